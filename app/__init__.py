@@ -1,0 +1,3 @@
+"""faceseal: sealed face-verification microservice."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Model integrity: the lock, its signature, digests and the startup gate."""

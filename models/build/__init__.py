@@ -1,0 +1,1 @@
+"""Reproducible model build: pinned sources -> verified bytes -> transforms -> lock."""

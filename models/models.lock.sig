@@ -1,0 +1,1 @@
+ENTKllSWyGkfTBO7Uttx3JKDnizLALJ7UjSrMgcrT6y0qsNBwTBxio3+WNxqL4Ca1YpckvnnUmqfC7yzunsnCQ==
