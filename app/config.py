@@ -1,0 +1,62 @@
+"""Service configuration: `FACESEAL_*` environment variables, validated once at start."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.inference.imaging import ImageLimits
+from app.inference.quality import QualityLimits
+from app.integrity.trust import DEFAULT_TRUST_FILE
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FACESEAL_", frozen=True)
+
+    # Integrity
+    models_dir: Path = Path("models")
+    trust_file: Path = DEFAULT_TRUST_FILE
+    require_signature: bool = True
+    reverify_interval_s: float = Field(60.0, ge=0, description="0 disables periodic re-verification")
+
+    # Runtime
+    ort_threads: int = Field(2, ge=1, le=64)
+    max_concurrency: int = Field(2, ge=1, description="inferences running at once")
+    max_queue: int = Field(8, ge=0, description="requests waiting for a slot before 429")
+    queue_timeout_s: float = Field(10.0, gt=0, description="longest wait for a slot before 503")
+
+    # Requests
+    max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(40_000_000, ge=10_000)
+    max_image_side: int = Field(12_000, ge=64)
+    max_frames: int = Field(5, ge=1, le=32)
+    max_json_depth: int = Field(8, ge=2)
+
+    # Detection and quality
+    detector_long_side: int = Field(480, ge=128, le=2048)
+    detector_large_side: int = Field(1280, ge=256, le=4096)
+    detector_score: float = Field(0.5, gt=0, lt=1)
+    dominant_face_ratio: float = Field(0.4, gt=0, le=1, description="second face area / first above this = multiple_faces")
+    min_eye_distance_px: float = 12.0
+    min_sharpness: float = 8.0
+    min_brightness: float = 35.0
+    max_brightness: float = 225.0
+    max_yaw: float = 0.6
+    max_roll_deg: float = 45.0
+
+    # Auth, logging
+    api_keys_file: Path | None = None
+    auth_disabled: bool = False
+    rate_limit_per_minute: int = Field(600, ge=1)
+    audit_log_file: Path | None = None
+    log_level: str = "INFO"
+
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.detector_large_side)
+
+    def quality_limits(self) -> QualityLimits:
+        return QualityLimits(
+            self.min_eye_distance_px, self.min_sharpness, self.min_brightness, self.max_brightness,
+            self.max_yaw, self.max_roll_deg,
+        )

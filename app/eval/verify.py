@@ -1,0 +1,84 @@
+"""`faceseal eval verify`: match quality of the sealed pipeline on labelled pairs."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.eval.datasets import PairSet, verify_sets
+from app.eval.metrics import accuracy, eer, rates, roc_auc, tar_at_fmr
+from app.inference.errors import InputError
+from app.inference.pipeline import Pipeline, Timings
+
+
+@dataclass
+class PairScores:
+    name: str
+    genuine: np.ndarray
+    impostor: np.ndarray
+    failures: int
+    peers: dict[str, tuple[np.ndarray, np.ndarray]]  # peer -> (genuine, impostor) similarity = -distance
+
+
+def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | None]:
+    """One embedding per image (largest face), None where no face is found or the image is unusable."""
+    embeddings: dict[Path, np.ndarray | None] = {}
+    for path in sorted(paths):
+        timings = Timings()
+        try:
+            analysis = pipeline.analyse(pipeline.decode(path.read_bytes(), timings), "reference", timings)
+        except InputError:
+            analysis = None
+        embeddings[path] = pipeline.embed([analysis], timings)[0] if analysis and analysis.aligned is not None else None
+    return embeddings
+
+
+def score_set(pair_set: PairSet, embeddings: dict[Path, np.ndarray | None]) -> PairScores:
+    genuine, impostor, failures = [], [], 0
+    peer_scores: dict[str, tuple[list[float], list[float]]] = {}
+    for pair in pair_set.pairs:
+        first, second = embeddings[pair.first], embeddings[pair.second]
+        for peer, distance in pair.peers.items():
+            peer_scores.setdefault(peer, ([], []))[0 if pair.genuine else 1].append(-distance)
+        if first is None or second is None:
+            failures += 1
+            continue
+        (genuine if pair.genuine else impostor).append(float(np.dot(first, second)))
+    peers = {k: (np.array(g), np.array(i)) for k, (g, i) in peer_scores.items() if k.endswith("_cosine")}
+    return PairScores(pair_set.name, np.array(genuine), np.array(impostor), failures, peers)
+
+
+def summarise(scores: PairScores, presets: dict[str, float]) -> dict[str, object]:
+    g, i = scores.genuine, scores.impostor
+    summary: dict[str, object] = {
+        "pairs": int(g.size + i.size + scores.failures),
+        "genuine": int(g.size),
+        "impostor": int(i.size),
+        "pairs_with_detection_failure": scores.failures,
+        "roc_auc": roc_auc(g, i),
+        "eer": eer(g, i),
+        "tar_at_fmr_1e-2": tar_at_fmr(g, i, 1e-2),
+        "tar_at_fmr_1e-3": tar_at_fmr(g, i, 1e-3),
+        "presets": {
+            name: dict(zip(("fmr", "fnmr"), rates(g, i, threshold), strict=True)) | {"threshold": threshold, "accuracy": accuracy(g, i, threshold)}
+            for name, threshold in presets.items()
+        },
+    }
+    if scores.peers:
+        summary["peer_roc_auc"] = {peer: roc_auc(pg, pi) for peer, (pg, pi) in scores.peers.items()}
+    return summary
+
+
+def evaluate_verify(pipeline: Pipeline, root: Path) -> tuple[dict[str, object], list[PairScores]]:
+    sets = verify_sets(root)
+    paths = {p for s in sets for pair in s.pairs for p in (pair.first, pair.second)}
+    embeddings = embed_all(pipeline, paths)
+    presets = {name: preset.threshold for name, preset in pipeline.policy.match.presets.items()}
+    all_scores = [score_set(s, embeddings) for s in sets]
+    report = {
+        "images": len(paths),
+        "images_without_face": sorted(str(p.relative_to(root)) for p, e in embeddings.items() if e is None),
+        "policy": {"version": pipeline.policy.version, "digest": pipeline.policy.digest},
+        "sets": {s.name: summarise(s, presets) for s in all_scores},
+    }
+    return report, all_scores

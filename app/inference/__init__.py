@@ -1,0 +1,1 @@
+"""Inference core: bytes -> validated image -> faces -> crops -> scores -> decision."""

@@ -1,0 +1,79 @@
+"""CenterFace detection: any input size, boxes + 5 landmarks in original image coordinates."""
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from app.inference.faces import Face
+from app.integrity.lockfile import ModelEntry
+
+STRIDE = 4
+ALIGN = 32
+NMS_IOU = 0.3
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+    order = list(np.argsort(-scores, kind="stable"))
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep: list[int] = []
+    while order:
+        best, rest = order[0], np.array(order[1:], dtype=np.int64)
+        keep.append(int(best))
+        if rest.size == 0:
+            break
+        x1 = np.maximum(boxes[best, 0], boxes[rest, 0])
+        y1 = np.maximum(boxes[best, 1], boxes[rest, 1])
+        x2 = np.minimum(boxes[best, 2], boxes[rest, 2])
+        y2 = np.minimum(boxes[best, 3], boxes[rest, 3])
+        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+        iou = inter / (areas[best] + areas[rest] - inter + 1e-9)
+        order = [int(i) for i in rest[iou < iou_threshold]]
+    return keep
+
+
+class FaceDetector:
+    def __init__(self, session: ort.InferenceSession, entry: ModelEntry, score_threshold: float) -> None:
+        self._session = session
+        self._input = entry.preprocessing.input_name
+        self._outputs = list(entry.preprocessing.outputs)
+        self._score_threshold = score_threshold
+
+    def detect(self, rgb: np.ndarray, long_side: int) -> list[Face]:
+        """Detect at `long_side` (each side rounded up to a multiple of 32)."""
+        height, width = rgb.shape[:2]
+        ratio = long_side / max(height, width)
+        new_w = int(np.ceil(width * ratio / ALIGN) * ALIGN)
+        new_h = int(np.ceil(height * ratio / ALIGN) * ALIGN)
+        interpolation = cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(rgb, (new_w, new_h), interpolation=interpolation)
+        blob = np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)
+        heat, scale, offset, marks = self._session.run(self._outputs, {self._input: blob})
+        return self._decode(heat[0, 0], scale[0], offset[0], marks[0], (new_w / width, new_h / height), (new_w, new_h))
+
+    def _decode(
+        self,
+        heat: np.ndarray,
+        scale: np.ndarray,
+        offset: np.ndarray,
+        marks: np.ndarray,
+        factors: tuple[float, float],
+        size: tuple[int, int],
+    ) -> list[Face]:
+        rows, cols = np.nonzero(heat > self._score_threshold)
+        if rows.size == 0:
+            return []
+        h = np.exp(scale[0, rows, cols]) * STRIDE
+        w = np.exp(scale[1, rows, cols]) * STRIDE
+        x1 = np.clip((cols + offset[1, rows, cols] + 0.5) * STRIDE - w / 2, 0, size[0])
+        y1 = np.clip((rows + offset[0, rows, cols] + 0.5) * STRIDE - h / 2, 0, size[1])
+        boxes = np.stack([x1, y1, np.minimum(x1 + w, size[0]), np.minimum(y1 + h, size[1])], axis=1)
+        lm_x = marks[1::2, rows, cols].T * w[:, None] + x1[:, None]
+        lm_y = marks[0::2, rows, cols].T * h[:, None] + y1[:, None]
+        scores = heat[rows, cols]
+        fx, fy = factors
+        faces = []
+        for index in _nms(boxes, scores, NMS_IOU):
+            box = boxes[index] / np.array([fx, fy, fx, fy])
+            landmarks = np.stack([lm_x[index] / fx, lm_y[index] / fy], axis=1)
+            faces.append(Face(box=box.astype(np.float64), landmarks=landmarks.astype(np.float64), score=float(scores[index])))
+        return faces
