@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_image_side: int = Field(12_000, ge=64)
     max_frames: int = Field(5, ge=1, le=32)
     max_json_depth: int = Field(8, ge=2)
+    body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
 
     # Detection and quality
     detector_long_side: int = Field(480, ge=128, le=2048)
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     auth_disabled: bool = False
     rate_limit_per_minute: int = Field(600, ge=1)
+    protect_metrics: bool = Field(False, description="require an API key for /metrics")
     audit_log_file: Path | None = None
     log_level: str = "INFO"
 

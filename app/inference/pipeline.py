@@ -93,9 +93,12 @@ class Pipeline:
 
     # -- stages -----------------------------------------------------------------------------
 
-    def decode(self, data: bytes, timings: Timings) -> np.ndarray:
+    def decode(self, data: bytes, timings: Timings, label: str = "image") -> np.ndarray:
         with timings.stage("decode"):
-            return decode_image(data, self._limits)
+            try:
+                return decode_image(data, self._limits)
+            except InputError as error:
+                raise InputError(error.code, f"{label}: {error.detail}", error.status) from None
 
     def find_faces(self, rgb: np.ndarray) -> list[Face]:
         """Normal pass; then padded passes for tight crops; then a large pass for small faces."""
@@ -159,8 +162,8 @@ class Pipeline:
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
         self.resolve_preset(preset)
         timings = Timings()
-        frames = [self.decode(data, timings) for data in selfies]
-        reference_rgb = self.decode(reference, timings)
+        frames = [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
+        reference_rgb = self.decode(reference, timings, "reference")
         selfie_analyses = [self.analyse(rgb, "selfie", timings) for rgb in frames]
         reference_analysis = self.analyse(reference_rgb, "reference", timings)
         liveness = self.score_liveness(frames, selfie_analyses, timings)
@@ -180,7 +183,7 @@ class Pipeline:
 
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
-        frames = [self.decode(data, timings) for data in selfies]
+        frames = [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
         analyses = [self.analyse(rgb, "selfie", timings) for rgb in frames]
         liveness = self.score_liveness(frames, analyses, timings)
         problems = [p for a in analyses for p in a.problems]
@@ -190,7 +193,10 @@ class Pipeline:
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
         self.resolve_preset(preset)
         timings = Timings()
-        analyses = [self.analyse(self.decode(data, timings), "reference", timings) for data in (image1, image2)]
+        analyses = [
+            self.analyse(self.decode(data, timings, label), "reference", timings)
+            for label, data in (("image1", image1), ("image2", image2))
+        ]
         match_result = None
         if all(a.aligned is not None for a in analyses):
             first, second = self.embed(analyses, timings)

@@ -1,0 +1,1 @@
+"""HTTP interface: routes, request intake, schemas, problem details, auth and admission."""

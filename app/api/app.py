@@ -1,0 +1,67 @@
+"""The FastAPI application: middleware, error handlers, routes and background re-verification."""
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from app import __version__
+from app.api.errors import install_error_handlers
+from app.api.intake import BodyGuard
+from app.api.routes import router
+from app.api.service import Service
+from app.telemetry.metrics import REQUEST_LATENCY, REQUESTS
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def create_app(service: Service) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(service.reverify_forever())
+        yield
+        service.admission.drain()
+        task.cancel()
+
+    app = FastAPI(
+        title="faceseal",
+        version=__version__,
+        summary="Sealed face verification: digest-locked face match and passive liveness",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        offered = request.headers.get("x-request-id", "")
+        request.state.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUESTS.labels(path, request.method, str(response.status_code)).inc()
+        REQUEST_LATENCY.labels(path).observe(time.perf_counter() - started)
+        response.headers["X-Request-ID"] = request.state.request_id
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    app.add_middleware(
+        BodyGuard, max_bytes=service.settings.max_body_bytes, read_timeout_s=service.settings.body_read_timeout_s
+    )
+    return app

@@ -1,0 +1,78 @@
+"""API keys: stored as SHA-256 digests, compared in constant time, each bound to a client id.
+
+Keys are 256-bit random tokens, so a fast hash is enough (no password stretching needed).
+"""
+
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.integrity.digests import sha256_bytes
+
+KEY_PREFIX = "fs_"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    client_id: str
+    sha256: str
+
+
+def load_keys(path: Path) -> list[ApiKey]:
+    document = json.loads(path.read_text())
+    return [ApiKey(entry["client_id"], entry["sha256"]) for entry in document["keys"]]
+
+
+def create_key(path: Path, client_id: str) -> str:
+    """Append a new key for `client_id` to the file (created 0600) and return the plaintext once."""
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    keys = load_keys(path) if path.exists() else []
+    keys.append(ApiKey(client_id, sha256_bytes(token.encode())))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"keys": [{"client_id": k.client_id, "sha256": k.sha256} for k in keys]}, handle, indent=2)
+    temporary.replace(path)
+    return token
+
+
+class KeyRing:
+    def __init__(self, keys: list[ApiKey]) -> None:
+        self._keys = keys
+
+    def client_for(self, presented: str) -> str | None:
+        """Client id of the key, checking every stored key so timing does not reveal which matched."""
+        digest = sha256_bytes(presented.encode())
+        found = None
+        for key in self._keys:
+            if hmac.compare_digest(digest, key.sha256):
+                found = key.client_id
+        return found
+
+
+class RateLimiter:
+    """Token bucket per client: `per_minute` requests, bursts up to the same number."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._rate = per_minute / 60.0
+        self._capacity = float(per_minute)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, client_id: str) -> float:
+        """0 when the request may proceed, else seconds until a token is available."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client_id, (self._capacity, now))
+            tokens = min(self._capacity, tokens + (now - last) * self._rate)
+            if tokens >= 1:
+                self._buckets[client_id] = (tokens - 1, now)
+                return 0.0
+            self._buckets[client_id] = (tokens, now)
+            return (1 - tokens) / self._rate

@@ -1,0 +1,61 @@
+"""RFC 9457 problem details with a stable `code`; never a stack trace or a path."""
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.inference.errors import InputError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_logger = logging.getLogger("faceseal.api")
+
+
+class ApiError(Exception):
+    """An error answered as problem+json, with optional extra headers (Retry-After, WWW-Authenticate)."""
+
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
+
+
+def problem(request: Request, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {
+        "type": f"urn:faceseal:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": getattr(request.state, "request_id", None),
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return problem(request, error.status, error.code, error.detail, error.headers)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, error: InputError) -> JSONResponse:
+        return problem(request, error.status, error.code, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        return problem(request, 400, "malformed_request", f"{len(error.errors())} invalid field(s)")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return problem(request, error.status_code, code, HTTPStatus(error.status_code).phrase, getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        _logger.error(
+            "unhandled error", exc_info=error,
+            extra={"fields": {"request_id": getattr(request.state, "request_id", None), "path": request.url.path}},
+        )
+        return problem(request, 500, "internal_error", "the request could not be processed")

@@ -1,0 +1,169 @@
+"""Endpoints. Each inference route: authenticate -> read upload -> admit -> infer off-loop -> answer."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.errors import ApiError
+from app.api.intake import Field, Upload, read_upload
+from app.api.openapi import image_request_body
+from app.api.schemas import DecisionResponse, ModelsResponse, Problem, SealedModelOut
+from app.api.service import Service
+from app.integrity.digests import sha256_bytes
+from app.inference.pipeline import VerifyResult
+from app.telemetry.metrics import (
+    AUTH_FAILURES, CLIENT_REQUESTS, DECISION_REASONS, DECISIONS, FACES_PER_IMAGE, IMAGE_BYTES,
+    LIVENESS_VERDICTS, STAGE_LATENCY,
+)
+
+ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 403, 408, 413, 415, 422, 429, 503)}
+router = APIRouter()
+
+
+def service_of(request: Request) -> Service:
+    return request.app.state.service
+
+
+def authenticate(request: Request, service: Service) -> str:
+    if service.keyring is None:
+        return "anonymous"
+    header = request.headers.get("authorization", "")
+    presented = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+    if not presented:
+        AUTH_FAILURES.labels("missing").inc()
+        raise ApiError(401, "unauthenticated", "send an API key as 'Authorization: Bearer …' or 'X-API-Key'",
+                       {"WWW-Authenticate": "Bearer"})
+    client_id = service.keyring.client_for(presented)
+    if client_id is None:
+        AUTH_FAILURES.labels("invalid").inc()
+        raise ApiError(403, "forbidden", "API key not recognised")
+    wait = service.rate_limiter.retry_after(client_id)
+    if wait > 0:
+        raise ApiError(429, "rate_limited", "per-key rate limit reached", {"Retry-After": str(max(1, round(wait)))})
+    return client_id
+
+
+async def _infer(
+    request: Request, route: str, fields: list[Field], run: Callable[[Service, Upload], VerifyResult]
+) -> DecisionResponse:
+    service = service_of(request)
+    client_id = authenticate(request, service)
+    request.state.client_id = client_id
+    CLIENT_REQUESTS.labels(client_id, route).inc()
+    if not service.integrity_ok:
+        raise ApiError(503, "integrity_failed", "model integrity re-verification failed; service is sealed shut",
+                       {"Retry-After": "60"})
+    started = time.perf_counter()
+    settings = service.settings
+    upload = await read_upload(request, fields, settings.max_image_bytes, settings.max_json_depth)
+    for images in upload.images.values():
+        for data in images:
+            IMAGE_BYTES.observe(len(data))
+    async with service.admission.slot():
+        result = await asyncio.to_thread(run, service, upload)
+    response = DecisionResponse.of(result, request.state.request_id, service.policy_out, service.models_out,
+                                   service.pipeline.policy.liveness.uncertain_band)
+    _observe(route, result)
+    service.audit.record({
+        "request_id": request.state.request_id,
+        "client_id": client_id,
+        "route": route,
+        "decision": result.decision,
+        "reasons": result.reasons,
+        "match": response.match.model_dump() if response.match else None,
+        "liveness": {"score": response.liveness.score, "verdict": response.liveness.verdict} if response.liveness else None,
+        "policy": response.policy.model_dump(),
+        "models": {m.name: m.sha256 for m in service.models_out},
+        "lock_sha256": service.sealed.lock_sha256,
+        "inputs_sha256": {name: [sha256_bytes(d) for d in data] for name, data in upload.images.items()},
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    })
+    return response
+
+
+def _observe(route: str, result: VerifyResult) -> None:
+    DECISIONS.labels(route, result.decision).inc()
+    for reason in result.reasons:
+        DECISION_REASONS.labels(reason).inc()
+    if result.liveness:
+        LIVENESS_VERDICTS.labels(result.liveness.verdict).inc()
+    for analysis in [*result.selfie, *([result.reference] if result.reference else [])]:
+        FACES_PER_IMAGE.observe(analysis.faces_found)
+    for stage, ms in result.timings.stages_ms.items():
+        STAGE_LATENCY.labels(stage).observe(ms / 1000)
+
+
+SELFIE = ("selfie frame(s) of the live user; several frames are aggregated for liveness", True)
+REFERENCE = ("ID-document photo or portrait to match against", False)
+
+
+@router.post("/v1/verify", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
+             openapi_extra=image_request_body({"selfie": SELFIE, "reference": REFERENCE}, preset=True))
+async def verify(request: Request) -> DecisionResponse:
+    """Selfie + reference -> match, liveness and an approve / reject / retake decision."""
+    frames = service_of(request).settings.max_frames
+    fields = [Field("selfie", 1, frames), Field("reference", 1, 1)]
+    return await _infer(request, "/v1/verify", fields,
+                        lambda s, u: s.pipeline.verify(u.images["selfie"], u.images["reference"][0], u.preset))
+
+
+@router.post("/v1/liveness", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
+             openapi_extra=image_request_body({"selfie": SELFIE}, preset=False))
+async def liveness(request: Request) -> DecisionResponse:
+    """Passive liveness on selfie frames only."""
+    fields = [Field("selfie", 1, service_of(request).settings.max_frames)]
+    return await _infer(request, "/v1/liveness", fields, lambda s, u: s.pipeline.check_liveness(u.images["selfie"]))
+
+
+@router.post("/v1/compare", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
+             openapi_extra=image_request_body({"image1": ("first face image", False), "image2": ("second face image", False)}, preset=True))
+async def compare(request: Request) -> DecisionResponse:
+    """Two images -> match only (no liveness)."""
+    fields = [Field("image1", 1, 1), Field("image2", 1, 1)]
+    return await _infer(request, "/v1/compare", fields,
+                        lambda s, u: s.pipeline.compare(u.images["image1"][0], u.images["image2"][0], u.preset))
+
+
+@router.get("/v1/models", response_model=ModelsResponse, responses=ERRORS, tags=["operations"])
+async def models(request: Request) -> ModelsResponse:
+    """The sealed model set in service: digests, lock version, signature and self-test status."""
+    service = service_of(request)
+    authenticate(request, service)
+    sealed = service.sealed
+    return ModelsResponse(
+        lock_version=sealed.lock.lock_version,
+        lock_sha256=sealed.lock_sha256,
+        signature_verified=sealed.signature_verified,
+        known_answer_ok=True,  # the service only exists after every known-answer test passed
+        integrity_ok=service.integrity_ok,
+        policy=service.policy_out,
+        models=[SealedModelOut(name=m.name, version=m.version, role=m.role, sha256=m.sha256, file=m.file,
+                               size=m.size, licence=m.licence, transform=m.transform) for m in sealed.lock.models],
+    )
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> dict[str, str]:
+    """The process is alive (says nothing about models)."""
+    return {"status": "alive"}
+
+
+@router.get("/readyz", tags=["operations"], responses={503: ERRORS[503]})
+async def readyz(request: Request) -> dict[str, object]:
+    """Models verified, loaded and warmed, and still matching their digests on disk."""
+    service = service_of(request)
+    if not (service.ready and service.integrity_ok):
+        raise ApiError(503, "not_ready", "models are not verified", {"Retry-After": "5"})
+    return {"status": "ready", "lock_version": service.sealed.lock.lock_version}
+
+
+@router.get("/metrics", tags=["operations"], response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition."""
+    service = service_of(request)
+    if service.settings.protect_metrics:
+        authenticate(request, service)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

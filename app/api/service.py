@@ -1,0 +1,73 @@
+"""Everything a running faceseal holds: settings, the sealed model set, pipeline and guards."""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from app.api.admission import Admission
+from app.api.auth import KeyRing, RateLimiter, load_keys
+from app.api.schemas import ModelOut, PolicyOut
+from app.config import Settings
+from app.inference.pipeline import Pipeline
+from app.integrity.gate import IntegrityError, SealedSet, reverify_files
+from app.telemetry.audit import AuditLog
+from app.telemetry.metrics import INTEGRITY_CHECKS, INTEGRITY_OK, LOCK_VERSION, MODEL_INFO
+
+_logger = logging.getLogger("faceseal.integrity")
+
+
+@dataclass
+class Service:
+    settings: Settings
+    sealed: SealedSet
+    pipeline: Pipeline
+    admission: Admission
+    keyring: KeyRing | None
+    rate_limiter: RateLimiter
+    audit: AuditLog
+    integrity_ok: bool = True
+    ready: bool = False
+    models_out: list[ModelOut] = field(default_factory=list)
+    policy_out: PolicyOut | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, sealed: SealedSet) -> "Service":
+        if settings.api_keys_file is None and not settings.auth_disabled:
+            raise ValueError("set FACESEAL_API_KEYS_FILE (or FACESEAL_AUTH_DISABLED=true for local development)")
+        keyring = KeyRing(load_keys(settings.api_keys_file)) if settings.api_keys_file and not settings.auth_disabled else None
+        pipeline = Pipeline(sealed, settings)
+        service = cls(
+            settings=settings,
+            sealed=sealed,
+            pipeline=pipeline,
+            admission=Admission(settings.max_concurrency, settings.max_queue, settings.queue_timeout_s),
+            keyring=keyring,
+            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+            audit=AuditLog(settings.audit_log_file),
+            models_out=[ModelOut(name=m.name, version=m.version, role=m.role, sha256=m.sha256) for m in sealed.lock.models],
+            policy_out=PolicyOut(version=pipeline.policy.version, digest=pipeline.policy.digest),
+        )
+        for model in sealed.lock.models:
+            MODEL_INFO.labels(model.name, model.version, model.role, model.sha256).set(1)
+        LOCK_VERSION.set(sealed.lock.lock_version)
+        INTEGRITY_OK.set(1)
+        service.ready = True
+        return service
+
+    def reverify(self) -> None:
+        try:
+            reverify_files(self.settings.models_dir, self.sealed)
+        except IntegrityError as error:
+            self.integrity_ok = False
+            INTEGRITY_OK.set(0)
+            INTEGRITY_CHECKS.labels("failed").inc()
+            _logger.error(str(error), extra={"fields": {"model": error.subject, "check": error.check}})
+            return
+        INTEGRITY_CHECKS.labels("ok").inc()
+
+    async def reverify_forever(self) -> None:
+        """Fail closed: once a file on disk stops matching, stay not-ready until restarted."""
+        interval = self.settings.reverify_interval_s
+        while interval > 0 and self.integrity_ok:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.reverify)

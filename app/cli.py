@@ -1,0 +1,192 @@
+"""`faceseal`: serve, build and verify models, manage API keys, evaluate and calibrate."""
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.config import Settings
+from app.integrity.gate import IntegrityError, SealedSet, open_sealed_set
+from app.integrity.trust import load_trust
+
+_logger = logging.getLogger("faceseal")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def open_models(settings: Settings) -> SealedSet:
+    if not settings.require_signature:
+        _logger.warning("LOCK SIGNATURE CHECK DISABLED (FACESEAL_REQUIRE_SIGNATURE=false): development only")
+    return open_sealed_set(settings.models_dir, load_trust(settings.trust_file), settings.require_signature, settings.ort_threads)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.api.app import create_app
+    from app.api.service import Service
+    from app.telemetry.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    started = time.perf_counter()
+    try:
+        sealed = open_models(settings)
+        service = Service.start(settings, sealed)
+    except IntegrityError as error:
+        _logger.error(str(error), extra={"fields": {"model": error.subject, "check": error.check}})
+        return 3
+    except (OSError, ValueError) as error:
+        _logger.error(f"cannot start: {error}")
+        return 2
+    _logger.info("models verified", extra={"fields": {
+        "lock_version": sealed.lock.lock_version, "lock_sha256": sealed.lock_sha256,
+        "signature_verified": sealed.signature_verified,
+        "models": {m.name: m.sha256 for m in sealed.lock.models},
+        "startup_s": round(time.perf_counter() - started, 3),
+        "timings_s": {k: round(v, 3) for k, v in sealed.timings_s.items()},
+    }})
+    uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
+                timeout_graceful_shutdown=30, server_header=False)
+    return 0
+
+
+def cmd_models_build(args: argparse.Namespace) -> int:
+    """Run the build in the build environment (TensorFlow and tf2onnx never enter the runtime)."""
+    python = os.environ.get("FACESEAL_BUILD_PYTHON", str(REPO_ROOT / ".venv-build/bin/python"))
+    return subprocess.call([python, "-m", "models.build", *args.rest], cwd=REPO_ROOT)
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    settings = Settings(models_dir=args.models_dir) if args.models_dir else Settings()
+    try:
+        sealed = open_models(settings)
+    except IntegrityError as error:
+        print(error, file=sys.stderr)
+        return 3
+    print(f"lock_version {sealed.lock.lock_version}  sha256 {sealed.lock_sha256}  signature "
+          f"{'verified' if sealed.signature_verified else 'NOT CHECKED'}")
+    print(f"{'model':<18} {'role':<9} {'version':<8} {'size':>10}  {'sha256':<64}  checks")
+    for role, model in sealed.models.items():
+        entry = model.entry
+        print(f"{entry.name:<18} {role:<9} {entry.version:<8} {entry.size:>10}  {entry.sha256}  digest io kat ok")
+    print(f"policy {sealed.lock.policy.version} {sealed.lock.policy.sha256}  ok")
+    print("gate: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in sealed.timings_s.items()))
+    return 0
+
+
+def cmd_models_sign(args: argparse.Namespace) -> int:
+    from app.integrity.gate import LOCK_NAME, SIGNATURE_NAME
+    from app.integrity.signing import sign
+
+    lock = args.models_dir / LOCK_NAME
+    (args.models_dir / SIGNATURE_NAME).write_text(sign(lock.read_bytes(), args.key) + "\n")
+    print(f"signed {lock}")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from app.api.auth import create_key
+
+    path = args.file or Settings().api_keys_file
+    if path is None:
+        print("name the keys file with --file or FACESEAL_API_KEYS_FILE", file=sys.stderr)
+        return 2
+    print(create_key(path, args.client_id))
+    return 0
+
+
+def _pipeline(args: argparse.Namespace):  # noqa: ANN202 (import kept local: heavy)
+    from app.inference.pipeline import Pipeline
+
+    settings = Settings()
+    return Pipeline(open_models(settings), settings)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from app.eval.plots import plot_liveness, plot_verify
+    from app.eval.liveness import evaluate_liveness
+    from app.eval.verify import evaluate_verify
+
+    pipeline = _pipeline(args)
+    if args.what == "verify":
+        report, scores = evaluate_verify(pipeline, args.data)
+        plot = lambda path: plot_verify(scores, path)  # noqa: E731
+    else:
+        report, results = evaluate_liveness(pipeline, args.data)
+        plot = lambda path: plot_liveness(results, pipeline.policy.liveness, path)  # noqa: E731
+    text = json.dumps(report, indent=2, default=float)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    if args.plot:
+        plot(args.plot)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from app.eval.calibrate import calibrate
+
+    text = calibrate(_pipeline(args), args.verify_data, args.liveness_data, args.version, args.apcer, args.bpcer)
+    args.out.write_text(text)
+    print(text)
+    print(f"written to {args.out}; rebuild the lock: faceseal models build --update-lock")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="faceseal", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="verify models, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+
+    models = commands.add_parser("models", help="build, verify and sign the sealed model set").add_subparsers(dest="action", required=True)
+    build = models.add_parser("build", help="build every model from pinned sources (build environment)", add_help=False)
+    build.add_argument("rest", nargs=argparse.REMAINDER)
+    build.set_defaults(run=cmd_models_build)
+    verify = models.add_parser("verify", help="run the startup integrity gate offline")
+    verify.add_argument("--models-dir", type=Path)
+    verify.set_defaults(run=cmd_models_verify)
+    sign = models.add_parser("sign", help="sign models.lock with an Ed25519 key")
+    sign.add_argument("--key", type=Path, required=True)
+    sign.add_argument("--models-dir", type=Path, default=Path("models"))
+    sign.set_defaults(run=cmd_models_sign)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    create = keys.add_parser("create", help="add a key (stored hashed) and print it once")
+    create.add_argument("client_id")
+    create.add_argument("--file", type=Path)
+    create.set_defaults(run=cmd_keys_create)
+
+    evaluate = commands.add_parser("eval", help="evaluate on a labelled folder")
+    evaluate.add_argument("what", choices=["verify", "liveness"])
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--json", type=Path)
+    evaluate.add_argument("--plot", type=Path)
+    evaluate.set_defaults(run=cmd_eval)
+
+    calibration = commands.add_parser("calibrate", help="derive the policy's operating points from labelled data")
+    calibration.add_argument("--verify-data", type=Path, required=True)
+    calibration.add_argument("--liveness-data", type=Path, required=True)
+    calibration.add_argument("--version", required=True)
+    calibration.add_argument("--apcer", type=float, default=0.05)
+    calibration.add_argument("--bpcer", type=float, default=0.05)
+    calibration.add_argument("--out", type=Path, default=Path("models/policy.toml"))
+    calibration.set_defaults(run=cmd_calibrate)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
