@@ -56,8 +56,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_models_build(args: argparse.Namespace) -> int:
     """Run the build in the build environment (TensorFlow and tf2onnx never enter the runtime)."""
-    python = os.environ.get("FACESEAL_BUILD_PYTHON", str(REPO_ROOT / ".venv-build/bin/python"))
-    return subprocess.call([python, "-m", "models.build", *args.rest], cwd=REPO_ROOT)
+    python = Path(os.environ.get("FACESEAL_BUILD_PYTHON", REPO_ROOT / ".venv-build/bin/python"))
+    if not python.exists():
+        print(f"no build environment at {python}: run `make build-env` (or set FACESEAL_BUILD_PYTHON)", file=sys.stderr)
+        return 2
+    forwarded = [
+        *(["--models-dir", str(args.models_dir)] if args.models_dir else []),
+        *(["--mirror", str(args.mirror)] if args.mirror else []),
+        *(["--signing-key", str(args.signing_key)] if args.signing_key else []),
+        *(["--update-lock"] if args.update_lock else []),
+    ]
+    return subprocess.call([str(python), "-m", "models.build", *forwarded], cwd=REPO_ROOT)
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
@@ -147,8 +156,11 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
 
     models = commands.add_parser("models", help="build, verify and sign the sealed model set").add_subparsers(dest="action", required=True)
-    build = models.add_parser("build", help="build every model from pinned sources (build environment)", add_help=False)
-    build.add_argument("rest", nargs=argparse.REMAINDER)
+    build = models.add_parser("build", help="build every model from pinned sources (build environment)")
+    build.add_argument("--models-dir", type=Path, help="where artifacts go (default: FACESEAL_MODELS_DIR or models/)")
+    build.add_argument("--mirror", type=Path, help="folder of URL-pinned files (default: FACESEAL_MODEL_MIRROR)")
+    build.add_argument("--update-lock", action="store_true", help="rewrite models.lock (lock_version + 1)")
+    build.add_argument("--signing-key", type=Path, help="Ed25519 PEM key that signs a rewritten lock")
     build.set_defaults(run=cmd_models_build)
     verify = models.add_parser("verify", help="run the startup integrity gate offline")
     verify.add_argument("--models-dir", type=Path)

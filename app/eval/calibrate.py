@@ -21,7 +21,7 @@ FMR_PRESETS = {"fmr_1e-2": 1e-2, "fmr_1e-3": 1e-3, "fmr_1e-4": 1e-4}
 def calibrate(
     pipeline: Pipeline, verify_root: Path, liveness_root: Path, version: str, apcer_target: float, bpcer_target: float
 ) -> str:
-    """Return the text of a new policy file."""
+    """Return the text of a new policy file (full float precision: rounding could move a boundary)."""
     _, pair_scores = evaluate_verify(pipeline, verify_root)
     impostor = np.concatenate([s.impostor for s in pair_scores])
     genuine_count = sum(s.genuine.size for s in pair_scores)
@@ -52,14 +52,14 @@ def calibrate(
             "",
             f'[match.presets."{name}"]',
             f"fmr_target = {target}",
-            f"threshold = {threshold_at_fmr(impostor, target):.4f}",
+            f"threshold = {threshold_at_fmr(impostor, target)!r}",
             f"# {'measured' if measurable else 'not measurable with this many impostors: above the highest seen'}",
         ]
     lines += [
         "",
         "[liveness]",
-        f"threshold = {(live_from + spoof_below) / 2:.4f}",
-        f"uncertain_band = {(live_from - spoof_below) / 2:.4f}",
+        f"threshold = {(live_from + spoof_below) / 2!r}",
+        f"uncertain_band = {(live_from - spoof_below) / 2!r}",
         "",
     ]
     return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""End-to-end decisions of the real sealed models on the dev images."""
+
+import csv
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import DATA, LIVENESS, data_file
+
+PAIRS = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open())) if (DATA / "verify-dev").exists() else []
+GENUINE = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "Yes"][:8]
+IMPOSTOR = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "No"][::33][:8]
+IDENTITIES = ["antoine", "arnold", "cas", "dennis", "marnix", "sander"]
+# Measured failures of the single liveness model, kept visible: strict xfail turns red once fixed.
+KNOWN_MISSES = {
+    ("paper", "antoine"): "MiniFASNetV2-SE scores this print P(real)=0.77: needs a second liveness model",
+    ("paper", "cas"): "tight print crop: CenterFace finds no face even with padded passes (retake, not reject)",
+}
+
+
+def image(name: str) -> bytes:
+    return data_file(f"verify-dev/images/{name}")
+
+
+@pytest.mark.parametrize(("selfie", "reference"), GENUINE)
+def test_genuine_pairs_are_approved(pipeline, selfie: str, reference: str) -> None:
+    result = pipeline.verify([image(selfie)], image(reference))
+    assert (result.decision, result.reasons) == ("approve", [])
+    assert result.match.score >= result.match.threshold and result.liveness.verdict == "live"
+
+
+@pytest.mark.parametrize(("selfie", "reference"), IMPOSTOR)
+def test_impostor_pairs_are_rejected(pipeline, selfie: str, reference: str) -> None:
+    result = pipeline.verify([image(selfie)], image(reference))
+    assert (result.decision, result.reasons) == ("reject", ["face_mismatch"])
+
+
+@pytest.mark.parametrize("attack", ["paper", "screen"])
+@pytest.mark.parametrize("identity", IDENTITIES)
+def test_spoof_of_a_person_is_rejected_against_their_real_photo(pipeline, request, attack: str, identity: str) -> None:
+    if (attack, identity) in KNOWN_MISSES:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_MISSES[(attack, identity)], strict=True))
+    spoof = data_file(f"liveness-dev/print-screen-6/{attack}/{identity}.jpg")
+    original = data_file(f"liveness-dev/print-screen-6/original/{identity}.jpg")
+    result = pipeline.verify([spoof], original)
+    assert result.decision == "reject" and result.liveness.verdict != "live"
+
+
+def test_silentface_samples_liveness(pipeline) -> None:
+    verdicts = {
+        row["path"]: pipeline.check_liveness([(LIVENESS / "silentface-samples" / row["path"]).read_bytes()]).liveness.verdict
+        for row in csv.DictReader((LIVENESS / "silentface-samples" / "labels.csv").open())
+    }
+    assert verdicts == {"image_F1.jpg": "spoof", "image_F2.jpg": "spoof", "image_T1.jpg": "live"}
+
+
+def test_image_without_a_face_gives_no_face(pipeline) -> None:
+    """A real photo with the face cut away (top-left corner of a portrait's background)."""
+    rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    background = cv2.imencode(".png", rgb[:100, :300])[1].tobytes()
+    result = pipeline.verify([background], image("img2.jpg"))
+    assert (result.decision, result.reasons) == ("retake", ["no_face"])
+    assert result.selfie[0].faces_found == 0
+
+
+def test_two_face_selfie_gives_multiple_faces(pipeline) -> None:
+    result = pipeline.verify([image("couple.jpg")], image("img2.jpg"))
+    assert (result.decision, result.reasons) == ("retake", ["multiple_faces"])
+    assert result.selfie[0].faces_found >= 2
+
+
+def test_group_photo_as_reference_uses_the_largest_face(pipeline) -> None:
+    result = pipeline.compare(image("img1.jpg"), image("selfie-many-people.jpg"))
+    assert result.reference.faces_found > 2 and result.reference.problems == []
+
+
+def test_exif_rotated_phone_photos_match_their_upright_pixels(pipeline) -> None:
+    """Decoding must honour EXIF: the raw sensor-orientation JPEG and an upright PNG agree exactly."""
+    for name in ("image_T1.jpg", "image_F1.jpg"):
+        raw = (LIVENESS / "silentface-samples" / name).read_bytes()
+        upright = Image.open(io.BytesIO(raw))
+        upright = upright.transpose(Image.Transpose.ROTATE_270)  # EXIF orientation 6
+        buffer = io.BytesIO()
+        upright.save(buffer, "PNG")
+        with_exif, without = pipeline.check_liveness([raw]), pipeline.check_liveness([buffer.getvalue()])
+        assert with_exif.liveness.verdict == without.liveness.verdict
+        assert abs(with_exif.liveness.score - without.liveness.score) < 1e-3
+
+
+def test_upright_photo_rotated_with_an_exif_tag_gives_the_same_decision(pipeline) -> None:
+    upright = Image.open(io.BytesIO(image("img1.jpg")))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    straight, rotated = (pipeline.verify([data], image("img2.jpg")) for data in (image("img1.jpg"), buffer.getvalue()))
+    assert straight.decision == rotated.decision == "approve"
+    assert abs(straight.match.score - rotated.match.score) < 0.02
+
+
+def test_same_input_twice_gives_bit_identical_scores(pipeline) -> None:
+    first, second = (pipeline.verify([image("img1.jpg")], image("img2.jpg")) for _ in range(2))
+    assert first.match.score == second.match.score
+    assert first.liveness.frame_scores == second.liveness.frame_scores
+
+
+def test_several_selfie_frames_are_aggregated(pipeline) -> None:
+    result = pipeline.verify([image("img1.jpg"), image("img3.jpg")], image("img2.jpg"))
+    assert len(result.liveness.frame_scores) == 2
+    assert result.liveness.score == pytest.approx(np.mean(result.liveness.frame_scores))

@@ -1,0 +1,54 @@
+"""Alignment, NMS and the liveness crop, on synthetic geometry with known answers."""
+
+import cv2
+import numpy as np
+
+from app.inference.alignment import FACENET_TEMPLATE, align, similarity_matrix
+from app.inference.detector import _nms
+from app.inference.faces import Face
+from app.inference.liveness import liveness_crop
+
+
+def test_similarity_fit_recovers_a_known_rotation_scale_and_shift() -> None:
+    angle, scale, shift = np.radians(20), 2.5, np.array([300.0, 120.0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    landmarks = (FACENET_TEMPLATE @ rotation.T) * scale + shift
+    matrix = similarity_matrix(landmarks)
+    mapped = np.hstack([landmarks, np.ones((5, 1))]) @ matrix.T
+    assert np.allclose(mapped, FACENET_TEMPLATE, atol=1e-3)
+
+
+def test_align_puts_a_marked_eye_on_the_template() -> None:
+    image = np.zeros((400, 400, 3), np.uint8)
+    landmarks = FACENET_TEMPLATE * 2 + 20
+    x, y = landmarks[0].astype(int)
+    cv2.circle(image, (x, y), 4, (255, 255, 255), -1)
+    crop = align(image, landmarks)
+    assert crop.shape == (160, 160, 3)
+    peak = np.unravel_index(np.argmax(crop[:, :, 0]), crop.shape[:2])
+    assert abs(peak[1] - FACENET_TEMPLATE[0, 0]) <= 2 and abs(peak[0] - FACENET_TEMPLATE[0, 1]) <= 2
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
+    scores = np.array([0.6, 0.9, 0.7], dtype=np.float32)
+    assert _nms(boxes, scores, 0.3) == [1, 2]
+
+
+def _face(box: list[float]) -> Face:
+    return Face(box=np.array(box, dtype=np.float64), landmarks=np.zeros((5, 2)), score=1.0)
+
+
+def test_liveness_crop_is_square_scaled_and_mirror_padded() -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[:, :50] = 200  # left half bright
+    crop = liveness_crop(image, _face([0, 25, 50, 75]), scale=1.5, size=128)
+    assert crop.shape == (128, 128, 3)
+    # Box centre x=25, side 75: columns -12.5..62.5; the part left of 0 mirrors the bright half.
+    assert crop[:, :10].mean() > 150 and crop[:, -10:].mean() < 50
+
+
+def test_liveness_crop_survives_padding_larger_than_the_image() -> None:
+    image = np.full((20, 30, 3), 90, np.uint8)
+    crop = liveness_crop(image, _face([0, 0, 30, 20]), scale=4.0, size=64)
+    assert crop.shape == (64, 64, 3) and int(crop.mean()) == 90
