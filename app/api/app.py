@@ -46,6 +46,10 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     app.include_router(router)
+    # Added first so it sits inside `observe`: its errors surface in the route and become problems.
+    app.add_middleware(
+        BodyGuard, max_bytes=service.settings.max_body_bytes, read_timeout_s=service.settings.body_read_timeout_s
+    )
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -61,7 +65,4 @@ def create_app(service: Service) -> FastAPI:
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    app.add_middleware(
-        BodyGuard, max_bytes=service.settings.max_body_bytes, read_timeout_s=service.settings.body_read_timeout_s
-    )
     return app

@@ -1,0 +1,218 @@
+"""The HTTP API in-process (httpx ASGI transport) on the real sealed models and dev images."""
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from app.api.app import create_app
+from app.api.auth import create_key
+from app.api.service import Service
+from app.config import Settings
+from app.inference.embedder import FaceEmbedder
+from tests.conftest import MODELS, data_file
+
+SELFIE, REFERENCE, OTHER = "img1.jpg", "img2.jpg", "img17.jpg"
+
+
+def image(name: str) -> bytes:
+    return data_file(f"verify-dev/images/{name}")
+
+
+class Api:
+    def __init__(self, service: Service, key: str) -> None:
+        self.service, self.key = service, key
+        self.app = create_app(service)
+
+    def call(self, method: str, path: str, key: str | None = "default", **kwargs: object) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))  # type: ignore[arg-type]
+        if key:
+            headers["Authorization"] = f"Bearer {self.key if key == 'default' else key}"
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://faceseal.test") as client:
+                return await client.request(method, path, headers=headers, **kwargs)
+
+        return asyncio.run(send())
+
+
+@pytest.fixture(scope="module")
+def api(sealed, tmp_path_factory) -> Api:  # noqa: ANN001
+    folder = tmp_path_factory.mktemp("api")
+    keys = folder / "keys.json"
+    key = create_key(keys, "test-bank")
+    settings = Settings(models_dir=MODELS, api_keys_file=keys, audit_log_file=folder / "audit.jsonl",
+                        reverify_interval_s=0, max_image_bytes=3_000_000, max_body_bytes=8_000_000)
+    return Api(Service.start(settings, sealed), key)
+
+
+def multipart(**fields: bytes | list[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    parts = []
+    for name, value in fields.items():
+        for index, data in enumerate(value if isinstance(value, list) else [value]):
+            parts.append((name, (f"{name}{index}.jpg", data, "image/jpeg")))
+    return parts
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_verify_multipart_approves_a_genuine_pair_with_full_provenance(api: Api) -> None:
+    response = api.call("POST", "/v1/verify", files=multipart(selfie=image(SELFIE), reference=image(REFERENCE)))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["decision"] == "approve" and body["reasons"] == []
+    assert body["match"]["matched"] and body["match"]["preset"] == "fmr_1e-3" and body["match"]["fmr_target"] == 1e-3
+    assert body["liveness"]["verdict"] == "live"
+    assert {m["name"] for m in body["models"]} == {m.name for m in api.service.sealed.lock.models}
+    assert body["policy"]["digest"] == api.service.sealed.lock.policy.sha256
+    assert set(body["timings_ms"]) >= {"decode", "detect", "align", "embed", "liveness"}
+    assert response.headers["x-request-id"] == body["request_id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_base64_json_and_multipart_give_identical_results(api: Api) -> None:
+    upload = api.call("POST", "/v1/verify", files=multipart(selfie=image(SELFIE), reference=image(OTHER)))
+    as_json = api.call("POST", "/v1/verify", json={"selfie": [b64(image(SELFIE))], "reference": b64(image(OTHER))})
+    assert upload.status_code == as_json.status_code == 200
+    first, second = upload.json(), as_json.json()
+    for key in ("decision", "reasons", "match", "liveness", "faces"):
+        assert first[key] == second[key]
+    assert first["decision"] == "reject" and first["reasons"] == ["face_mismatch"]
+
+
+def test_preset_selects_the_operating_point(api: Api) -> None:
+    body = api.call("POST", "/v1/compare", json={"image1": b64(image(SELFIE)), "image2": b64(image(REFERENCE)),
+                                                  "preset": "fmr_1e-4"}).json()
+    assert body["match"]["preset"] == "fmr_1e-4" and body["match"]["threshold"] > 0.6
+    bad = api.call("POST", "/v1/compare", json={"image1": b64(image(SELFIE)), "image2": b64(image(REFERENCE)), "preset": "loose"})
+    assert bad.status_code == 400 and bad.json()["code"] == "unknown_preset"
+
+
+def test_liveness_endpoint_takes_several_frames(api: Api) -> None:
+    body = api.call("POST", "/v1/liveness", files=multipart(selfie=[image(SELFIE), image(SELFIE)])).json()
+    assert body["liveness"]["verdict"] == "live" and len(body["liveness"]["frame_scores"]) == 2
+    assert body["match"] is None
+
+
+@pytest.mark.parametrize(
+    ("key", "headers", "status", "code"),
+    [
+        (None, {}, 401, "unauthenticated"),
+        ("fs_not-a-real-key", {}, 403, "forbidden"),
+        (None, {"X-API-Key": "wrong"}, 403, "forbidden"),
+    ],
+)
+def test_auth_rejections_are_problem_json(api: Api, key: str | None, headers: dict[str, str], status: int, code: str) -> None:
+    response = api.call("POST", "/v1/verify", key=key, headers=headers,
+                        files=multipart(selfie=image(SELFIE), reference=image(REFERENCE)))
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+
+
+def test_x_api_key_header_is_accepted(api: Api) -> None:
+    response = api.call("GET", "/v1/models", key=None, headers={"X-API-Key": api.key})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["signature_verified"] and body["known_answer_ok"] and body["integrity_ok"]
+    assert body["lock_version"] == api.service.sealed.lock.lock_version
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"content": b"{", "headers": {"content-type": "application/json"}}, 400, "malformed_json"),
+        ({"json": {"selfie": "###", "reference": "AAAA"}}, 400, "invalid_base64"),
+        ({"json": {"reference": "AAAA"}}, 400, "missing_field"),
+        ({"json": {"selfie": [b64(b"x")] * 9, "reference": "AAAA"}}, 400, "too_many_images"),
+        ({"content": b"plain", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
+        ({"json": {"selfie": b64(b"GIF89a...."), "reference": b64(b"GIF89a")}}, 415, "unsupported_format"),
+        ({"json": {"selfie": b64(b"\xff\xd8\xff\xe0garbage"), "reference": b64(b"\xff\xd8\xff")}}, 422, "corrupt_image"),
+        ({"json": {"selfie": b64(b"\xff\xd8\xff" + b"0" * 3_100_000), "reference": "AAAA"}}, 413, "image_too_large"),
+        ({"content": b"0" * 9_000_000, "headers": {"content-type": "application/json"}}, 413, "body_too_large"),
+    ],
+)
+def test_bad_requests_get_precise_problems(api: Api, kwargs: dict, status: int, code: str) -> None:
+    response = api.call("POST", "/v1/verify", **kwargs)
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in response.text and "/work" not in response.text
+
+
+def test_health_ready_metrics_and_openapi(api: Api) -> None:
+    assert api.call("GET", "/healthz", key=None).json() == {"status": "alive"}
+    assert api.call("GET", "/readyz", key=None).status_code == 200
+    metrics = api.call("GET", "/metrics", key=None).text
+    for name in ("faceseal_http_requests_total", "faceseal_stage_duration_seconds_bucket", "faceseal_model_info",
+                 "faceseal_integrity_ok 1.0", "faceseal_decisions_total", "faceseal_build_info"):
+        assert name in metrics
+    spec = api.call("GET", "/openapi.json", key=None).json()
+    assert spec["openapi"].startswith("3.1")
+    body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+
+
+@pytest.fixture
+def embeddings_seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[np.ndarray]]:
+    """Spy on the real embedder (it still runs) to learn which vectors must never leak."""
+    seen: list[np.ndarray] = []
+    real = FaceEmbedder.embed
+
+    def spy(self: FaceEmbedder, crops: list[np.ndarray]) -> np.ndarray:
+        result = real(self, crops)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(FaceEmbedder, "embed", spy)
+    yield seen
+
+
+def test_no_image_bytes_crops_or_embeddings_in_logs_or_responses(
+    api: Api, embeddings_seen: list[np.ndarray], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    selfie, reference = image(SELFIE), image(REFERENCE)
+    response = api.call("POST", "/v1/verify", json={"selfie": b64(selfie), "reference": b64(reference)})
+    assert response.status_code == 200 and embeddings_seen
+    audit_file = Path(api.service.settings.audit_log_file)
+    texts = [response.text, audit_file.read_text(), "\n".join(r.getMessage() + json.dumps(getattr(r, "fields", {}), default=str) for r in caplog.records)]
+    forbidden = [b64(selfie)[100:160], b64(reference)[100:160], selfie[200:240].hex()]
+    for vector in np.concatenate(embeddings_seen):
+        forbidden += [f"{value:.6f}"[:8] for value in vector[:4] if abs(value) > 0.01]
+    for text in texts:
+        for needle in forbidden:
+            assert needle not in text
+    audit = json.loads(audit_file.read_text().splitlines()[-1])
+    from app.integrity.digests import sha256_bytes
+
+    assert audit["inputs_sha256"] == {"selfie": [sha256_bytes(selfie)], "reference": [sha256_bytes(reference)]}
+    assert audit["decision"] == "approve" and audit["client_id"] == "test-bank"
+    assert audit["models"] == {m.name: m.sha256 for m in api.service.sealed.lock.models}
+    assert "embedding" not in response.text.lower()
+
+
+def test_an_exception_inside_inference_is_a_500_for_that_request_only(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = FaceEmbedder.embed
+
+    def fail_once(self: FaceEmbedder, crops: list[np.ndarray]) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated kernel failure (test fault injection)")
+        return real(self, crops)
+
+    monkeypatch.setattr(FaceEmbedder, "embed", fail_once)
+    failed = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
+    assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
+    assert "simulated" not in failed.text
+    ok = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
+    assert ok.status_code == 200 and ok.json()["decision"] == "approve"
