@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,6 +50,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "startup_s": round(time.perf_counter() - started, 3),
         "timings_s": {k: round(v, 3) for k, v in sealed.timings_s.items()},
     }})
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
+    # found; this one turns that into a clean exit 0 (an orchestrator reads non-zero as a crash).
+    signal.signal(signal.SIGTERM, lambda *_: _logger.info("drained after SIGTERM, exiting"))
     uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
                 timeout_graceful_shutdown=30, server_header=False)
     return 0

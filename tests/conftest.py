@@ -9,6 +9,8 @@ from app.config import Settings
 from app.integrity.gate import SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
 
+pytest_plugins = ["tests.sealed_copy"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FACESEAL_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
@@ -39,3 +41,4 @@ def pipeline(sealed: SealedSet, settings: Settings):  # noqa: ANN201
     from app.inference.pipeline import Pipeline
 
     return Pipeline(sealed, settings)
+

@@ -7,7 +7,7 @@ import pytest
 from app.integrity.gate import IntegrityError, SIGNATURE_NAME, open_sealed_set
 from app.integrity.kat import OutputFingerprint
 from app.integrity.trust import load_trust
-from tests.integrity.conftest import SealedCopy
+from tests.sealed_copy import SealedCopy
 
 ROLES = ["detector", "embedder", "liveness"]
 

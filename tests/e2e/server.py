@@ -1,0 +1,79 @@
+"""Run `faceseal serve` as a real process on 127.0.0.1 for tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import MODELS, REPO
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+    log: Path
+
+    def logs(self) -> str:
+        return self.log.read_text()
+
+    def stop(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+def start(tmp: Path, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    environment = {
+        **os.environ,
+        "FACESEAL_MODELS_DIR": str(MODELS),
+        "FACESEAL_AUTH_DISABLED": "true",
+        "FACESEAL_REVERIFY_INTERVAL_S": "0",
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+    )
+    return Server(process, f"http://127.0.0.1:{port}", log)
+
+
+def wait_ready(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.logs()}")
+        try:
+            if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"server not ready in {timeout} s:\n{server.logs()}")
+
+
+@contextmanager
+def running(tmp: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    server = start(tmp, env)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()

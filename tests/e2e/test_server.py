@@ -1,0 +1,82 @@
+"""A real uvicorn process on 127.0.0.1: requests, refusal to start when tampered, drain on SIGTERM,
+and periodic re-verification catching a model changed on disk after start."""
+
+import concurrent.futures
+import json
+import os
+import time
+from pathlib import Path
+
+import httpx
+
+from app.integrity.gate import IntegrityError  # noqa: F401 (documents what the log line comes from)
+from tests.conftest import data_file
+from tests.e2e.server import running, start
+from tests.sealed_copy import SealedCopy
+
+
+def image(name: str) -> bytes:
+    return data_file(f"verify-dev/images/{name}")
+
+
+def verify(url: str) -> httpx.Response:
+    files = [("selfie", ("s.jpg", image("img1.jpg"), "image/jpeg")), ("reference", ("r.jpg", image("img2.jpg"), "image/jpeg"))]
+    return httpx.post(url + "/v1/verify", files=files, timeout=60)
+
+
+def test_real_server_answers_verify_and_keeps_serving_after_bad_input(tmp_path: Path) -> None:
+    with running(tmp_path) as server:
+        assert verify(server.url).json()["decision"] == "approve"
+        bad = httpx.post(server.url + "/v1/verify", json={"selfie": "%%%", "reference": "x"}, timeout=10)
+        assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+        assert verify(server.url).status_code == 200
+        first_log = json.loads(server.logs().splitlines()[0])
+        assert first_log["msg"] == "models verified" and first_log["signature_verified"] is True
+
+
+def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path: Path) -> None:
+    with running(tmp_path) as server:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            in_flight = [pool.submit(verify, server.url) for _ in range(4)]
+            time.sleep(0.3)
+            assert server.stop() == 0
+            assert [f.result().status_code for f in in_flight] == [200, 200, 200, 200]
+        try:
+            httpx.get(server.url + "/healthz", timeout=2)
+        except httpx.TransportError:
+            pass
+        else:
+            raise AssertionError("server still accepting after SIGTERM")
+
+
+def test_tampered_model_refuses_start_with_one_clear_line(tmp_path: Path, sealed_copy: SealedCopy) -> None:
+    entry = sealed_copy.lock().by_role("liveness")
+    data = bytearray((sealed_copy.models_dir / entry.file).read_bytes())
+    data[12345] ^= 0xFF
+    sealed_copy.replace_file(entry.file, bytes(data))
+    server = start(tmp_path, {"FACESEAL_MODELS_DIR": str(sealed_copy.models_dir), "FACESEAL_TRUST_FILE": str(sealed_copy.trust_file)})
+    assert server.process.wait(timeout=60) == 3
+    (line,) = [json.loads(text) for text in server.logs().splitlines() if "integrity check failed" in text]
+    assert line["level"] == "error" and line["model"] == entry.name and line["check"] == "sha256"
+    assert entry.sha256 in line["msg"]
+
+
+def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, sealed_copy: SealedCopy) -> None:
+    env = {"FACESEAL_MODELS_DIR": str(sealed_copy.models_dir), "FACESEAL_TRUST_FILE": str(sealed_copy.trust_file),
+           "FACESEAL_REVERIFY_INTERVAL_S": "0.5"}
+    with running(tmp_path, env) as server:
+        assert "faceseal_integrity_ok 1.0" in httpx.get(server.url + "/metrics").text
+        entry = sealed_copy.lock().by_role("detector")
+        path = sealed_copy.models_dir / entry.file
+        data = bytearray(path.read_bytes())
+        data[-10] ^= 0x01
+        sealed_copy.replace_file(entry.file, bytes(data))
+        deadline = time.monotonic() + 20
+        while httpx.get(server.url + "/readyz").status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert httpx.get(server.url + "/readyz").status_code == 503
+        assert "faceseal_integrity_ok 0.0" in httpx.get(server.url + "/metrics").text
+        refused = verify(server.url)
+        assert refused.status_code == 503 and refused.json()["code"] == "integrity_failed"
+        assert any(entry.name in line and "re-verification" in line for line in server.logs().splitlines())
+        os.sync()
