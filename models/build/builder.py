@@ -28,8 +28,8 @@ def _known_answer(session: ort.InferenceSession, model: ModelSource) -> KnownAns
     )
 
 
-def build_model(model: ModelSource, models_dir: Path, mirror: Path | None, tools: dict[str, str]) -> ModelEntry:
-    artifact = TRANSFORMS[model.transform](fetch(model.source, mirror))
+def build_model(model: ModelSource, source: bytes, models_dir: Path, tools: dict[str, str]) -> ModelEntry:
+    artifact = TRANSFORMS[model.transform](source)
     (models_dir / model.file).write_bytes(artifact)
     session = new_session(artifact, threads=1)
     inputs, outputs = tensor_specs(session)
@@ -82,7 +82,9 @@ def build_all(
 ) -> None:
     models_dir.mkdir(parents=True, exist_ok=True)
     tools = tool_versions()
-    entries = [build_model(model, models_dir, mirror, tools) for model in load_sources(sources)]
+    models = load_sources(sources)
+    verified = [fetch(model.source, mirror) for model in models]  # every digest checked before any transform
+    entries = [build_model(model, source, models_dir, tools) for model, source in zip(models, verified, strict=True)]
     previous = ModelLock.model_validate_json(lock_path.read_text()) if lock_path.exists() else None
     version = previous.lock_version if previous else 0
     built = ModelLock(lock_version=version, models=entries, policy=_policy_ref(policy))

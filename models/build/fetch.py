@@ -1,7 +1,8 @@
 """Fetch pinned source bytes and verify every digest before a byte is used.
 
 PyPI distributions come through pip with `--require-hashes`; URL-pinned files come from the
-mirror folder (looked up by SHA-256) when one is configured, else from the pinned URL.
+mirror folder (looked up by SHA-256) when one is configured, else from the pinned URL. A configured
+mirror that lacks the file is an error, never a silent fall-back to the network.
 """
 
 import subprocess
@@ -61,8 +62,12 @@ def fetch(source: SourceRecord, mirror: Path | None) -> bytes:
                 data = archive.read(source.inner_path)
         _require(f"{source.ref}:{source.inner_path}", source.inner_sha256, sha256_bytes(data))
         return data
-    data = _from_mirror(source.sha256, mirror) if mirror else None
-    if data is None:
+    if mirror is None:
         data = _download(source.ref)
+    else:
+        found = _from_mirror(source.sha256, mirror)
+        if found is None:
+            raise SourceDigestError(f"{source.ref}: no file in mirror {mirror} has sha256 {source.sha256}")
+        data = found
     _require(source.ref, source.sha256, sha256_bytes(data))
     return data
