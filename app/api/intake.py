@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from app.api.errors import ApiError
@@ -51,8 +52,11 @@ def _depth(value: Any) -> int:
 def _decode_base64(name: str, text: Any) -> bytes:
     if not isinstance(text, str):
         raise ApiError(400, "malformed_request", f"'{name}' must be a base64 string or a list of them")
+    payload = DATA_URL.sub("", text.strip())
     try:
-        return base64.b64decode(DATA_URL.sub("", text.strip()), validate=True)
+        if len(payload) % 4:
+            raise ValueError("length is not a multiple of 4")
+        return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, "invalid_base64", f"'{name}' is not valid base64") from None
 
@@ -88,8 +92,8 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
     max_files = sum(f.max_count for f in fields)
     try:
         form = await request.form(max_files=max_files, max_fields=8, max_part_size=max_part_bytes)
-    except MultiPartException as error:
-        raise ApiError(400, "malformed_multipart", str(error)) from None
+    except (MultiPartException, HTTPException) as error:
+        raise ApiError(400, "malformed_multipart", getattr(error, "detail", None) or str(error)) from None
     try:
         images = {}
         for field in fields:

@@ -1,6 +1,7 @@
 """Everything a running faceseal holds: settings, the sealed model set, pipeline and guards."""
 
 import asyncio
+import time
 import logging
 from dataclasses import dataclass, field
 
@@ -36,6 +37,9 @@ class Service:
             raise ValueError("set FACESEAL_API_KEYS_FILE (or FACESEAL_AUTH_DISABLED=true for local development)")
         keyring = KeyRing(load_keys(settings.api_keys_file)) if settings.api_keys_file and not settings.auth_disabled else None
         pipeline = Pipeline(sealed, settings)
+        started = time.perf_counter()
+        pipeline.warm_up()
+        sealed.timings_s["warm_up"] = time.perf_counter() - started
         service = cls(
             settings=settings,
             sealed=sealed,

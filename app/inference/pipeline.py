@@ -91,6 +91,14 @@ class Pipeline:
         self._embedder = FaceEmbedder(embedder.session, embedder.entry)
         self._liveness = LivenessModel(liveness.session, liveness.entry)
 
+    def warm_up(self) -> None:
+        """Run each model once at serving shapes so the first request does not pay for allocation."""
+        size = self._settings.detector_long_side
+        blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
+        self._detector.detect(blank, size)
+        self._embedder.embed([blank[:160, :160]] * 2)
+        self._liveness.real_probability([blank[:128, :128]])
+
     # -- stages -----------------------------------------------------------------------------
 
     def decode(self, data: bytes, timings: Timings, label: str = "image") -> np.ndarray:

@@ -83,9 +83,11 @@ def _check_no_strangers(models_dir: Path, lock: ModelLock) -> None:
             raise IntegrityError(path.name, "listed in lock", sorted(known), "unknown model file")
 
 
-def _load_model(models_dir: Path, entry: ModelEntry, lock: ModelLock, threads: int) -> LoadedModel:
+def _load_model(models_dir: Path, entry: ModelEntry, lock: ModelLock, threads: int, timings: dict[str, float]) -> LoadedModel:
+    started = time.perf_counter()
     data = _read(models_dir / entry.file, entry.name)
     digest = sha256_bytes(data)
+    timings["read_and_hash"] = timings.get("read_and_hash", 0.0) + time.perf_counter() - started
     if digest != entry.sha256:
         impostor = next((other.name for other in lock.models if other.sha256 == digest), None)
         if impostor:
@@ -93,7 +95,9 @@ def _load_model(models_dir: Path, entry: ModelEntry, lock: ModelLock, threads: i
         if len(data) != entry.size:
             raise IntegrityError(entry.name, "size", entry.size, len(data))
         raise IntegrityError(entry.name, "sha256", entry.sha256, digest)
+    started = time.perf_counter()
     session = new_session(data, threads)
+    timings["create_sessions"] = timings.get("create_sessions", 0.0) + time.perf_counter() - started
     inputs, outputs = tensor_specs(session)
     if (inputs, outputs) != (entry.inputs, entry.outputs):
         raise IntegrityError(entry.name, "io_signature", entry.inputs + entry.outputs, inputs + outputs)
@@ -118,8 +122,8 @@ def open_sealed_set(models_dir: Path, trust: Trust, require_signature: bool, thr
     policy_bytes = _read(models_dir / lock.policy.file, lock.policy.file)
     if sha256_bytes(policy_bytes) != lock.policy.sha256:
         raise IntegrityError(lock.policy.file, "sha256", lock.policy.sha256, sha256_bytes(policy_bytes))
-    models = {entry.role: _load_model(models_dir, entry, lock, threads) for entry in lock.models}
-    timings["hash_and_load"] = time.perf_counter() - started
+    timings["lock_and_signature"] = time.perf_counter() - started
+    models = {entry.role: _load_model(models_dir, entry, lock, threads, timings) for entry in lock.models}
     started = time.perf_counter()
     for model in models.values():
         run_known_answer(model)

@@ -1,0 +1,64 @@
+"""Inference floor: each sealed model's own onnxruntime latency at the shapes one /v1/verify uses.
+
+    python -m bench.floor [--runs 100]
+
+Floor of one verify = 2 detector passes + 1 embedder batch of 2 + 1 liveness crop.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from app.config import Settings
+from app.inference.detector import ALIGN
+from app.integrity.gate import LoadedModel, open_sealed_set
+from app.integrity.trust import load_trust
+from tests.conftest import VERIFY_IMAGES
+
+
+def timed(model: LoadedModel, feed: np.ndarray, runs: int) -> tuple[float, float]:
+    name = model.entry.preprocessing.input_name
+    for _ in range(5):
+        model.session.run(None, {name: feed})
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        model.session.run(None, {name: feed})
+        samples.append((time.perf_counter() - started) * 1000)
+    return float(np.median(samples)), float(np.percentile(samples, 95))
+
+
+def detector_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
+    ratio = long_side / max(width, height)
+    return int(np.ceil(height * ratio / ALIGN) * ALIGN), int(np.ceil(width * ratio / ALIGN) * ALIGN)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    settings = Settings()
+    sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, settings.ort_threads)
+    import cv2
+
+    selfie = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
+    h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
+    rng = np.random.default_rng(0)
+    rows = [
+        ("detector", f"1x3x{h}x{w}", timed(sealed.models["detector"], rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), args.runs), 2),
+        ("embedder", "2x160x160x3", timed(sealed.models["embedder"], rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32), args.runs), 1),
+        ("liveness", "1x3x128x128", timed(sealed.models["liveness"], rng.uniform(0, 1, (1, 3, 128, 128)).astype(np.float32), args.runs), 1),
+    ]
+    print(f"onnxruntime intra-op threads per session: {settings.ort_threads}; runs: {args.runs}")
+    print(f"{'model':<10} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
+    floor50 = floor95 = 0.0
+    for name, shape, (p50, p95), count in rows:
+        print(f"{name:<10} {shape:<16} {p50:8.2f} {p95:8.2f} {count:>13}")
+        floor50 += p50 * count
+        floor95 += p95 * count
+    print(f"{'floor':<10} {'one /v1/verify':<16} {floor50:8.2f} {floor95:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

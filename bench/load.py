@@ -1,0 +1,101 @@
+"""Service under load: a bounded async load generator against a real server on 127.0.0.1.
+
+    python -m bench.load [--duration 15] [--concurrency 1 2 4 8 16] [--floor-ms 50]
+
+Starts `faceseal serve`, sends real /v1/verify requests (dev image pairs) at each concurrency
+for a fixed time, and prints throughput, latency percentiles, errors, server CPU% and RSS.
+"""
+
+import argparse
+import asyncio
+import csv
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.conftest import DATA, VERIFY_IMAGES
+from tests.e2e.server import running
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def pairs(limit: int = 12) -> list[tuple[bytes, bytes]]:
+    rows = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open()))[:limit]
+    return [((VERIFY_IMAGES / r["file_x"]).read_bytes(), (VERIFY_IMAGES / r["file_y"]).read_bytes()) for r in rows]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> dict[str, object]:
+    latencies: list[float] = []
+    statuses: Counter[int | str] = Counter()
+    deadline = time.monotonic() + duration
+
+    async def worker(index: int) -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            n = index
+            while time.monotonic() < deadline:
+                selfie, reference = images[n % len(images)]
+                n += concurrency
+                started = time.perf_counter()
+                try:
+                    response = await client.post(url + "/v1/verify", files=[("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))])
+                    statuses[response.status_code] += 1
+                    if response.status_code == 200:
+                        latencies.append((time.perf_counter() - started) * 1000)
+                except httpx.TransportError as error:
+                    statuses[type(error).__name__] += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.monotonic() - started
+    values = np.array(latencies) if latencies else np.array([float("nan")])
+    return {
+        "c": concurrency, "ok": len(latencies), "rps": len(latencies) / elapsed,
+        "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)), "p99": float(np.percentile(values, 99)),
+        "other": {str(k): v for k, v in statuses.items() if k != 200},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=15)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--floor-ms", type=float, help="inference floor from bench.floor, for the headline ratios")
+    args = parser.parse_args()
+    images = pairs()
+    with tempfile.TemporaryDirectory() as tmp, running(Path(tmp)) as server:
+        pid = server.process.pid
+        print(f"{'c':>3} {'ok':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu %':>6} {'rss MiB':>8}  non-200")
+        results = []
+        for level in args.concurrency:
+            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+            result = asyncio.run(run_level(server.url, images, level, args.duration))
+            cpu = 100 * (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+            results.append(result)
+            print(f"{level:>3} {result['ok']:>6} {result['rps']:7.2f} {result['p50']:8.1f} {result['p95']:8.1f} "
+                  f"{result['p99']:8.1f} {cpu:6.0f} {rss_mib(pid):8.0f}  {result['other'] or '-'}")
+    if args.floor_ms:
+        cores = os.cpu_count() or 1
+        best = max(r["rps"] for r in results)
+        print(f"p50(c=1) / floor = {results[0]['p50'] / args.floor_ms:.2f}")
+        print(f"throughput(saturated) / (cores / floor) = {best / (cores * 1000 / args.floor_ms):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Hostile-input and overload report against a running faceseal on 127.0.0.1.
+
+    python -m bench.robustness [--soak-seconds 0]
+
+Each attack is sent, its answer compared with the expected status and problem code, then a valid
+request must still succeed. Prints: attack, expected, got, status, latency, server peak RSS.
+"""
+
+import argparse
+import asyncio
+import base64
+import io
+import socket
+import struct
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+from tests.conftest import VERIFY_IMAGES
+from tests.e2e.server import Server, running
+
+SELFIE = (VERIFY_IMAGES / "img1.jpg").read_bytes() if VERIFY_IMAGES.exists() else b""
+REFERENCE = (VERIFY_IMAGES / "img2.jpg").read_bytes() if VERIFY_IMAGES.exists() else b""
+SERVER_ENV = {"FACESEAL_BODY_READ_TIMEOUT_S": "2", "FACESEAL_MAX_QUEUE": "4", "FACESEAL_QUEUE_TIMEOUT_S": "5"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    code: str
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    expected: Outcome
+    send: Callable[[str], Outcome]
+
+
+def _outcome(response: httpx.Response) -> Outcome:
+    is_problem = response.headers.get("content-type", "").startswith("application/problem+json")
+    return Outcome(response.status_code, response.json()["code"] if is_problem else "-")
+
+
+def _multipart(selfie: bytes, reference: bytes = REFERENCE, selfie_type: str = "image/jpeg"):  # noqa: ANN202
+    return [("selfie", ("s.jpg", selfie, selfie_type)), ("reference", ("r.jpg", reference, "image/jpeg"))]
+
+
+def post_files(files: list) -> Callable[[str], Outcome]:  # noqa: ANN001
+    return lambda url: _outcome(httpx.post(url + "/v1/verify", files=files, timeout=60))
+
+
+def post_raw(body: bytes, content_type: str) -> Callable[[str], Outcome]:
+    return lambda url: _outcome(httpx.post(url + "/v1/verify", content=body, headers={"content-type": content_type}, timeout=60))
+
+
+def raw_multipart(filename: bytes) -> Callable[[str], Outcome]:
+    """A multipart body whose filename is not UTF-8 (httpx refuses to encode one)."""
+    boundary = b"faceseal-robustness"
+    body = b""
+    for field, name, data in ((b"selfie", filename, SELFIE), (b"reference", b"r.jpg", REFERENCE)):
+        body += (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + field + b'"; filename="' + name
+                 + b'"\r\nContent-Type: image/jpeg\r\n\r\n' + data + b"\r\n")
+    body += b"--" + boundary + b"--\r\n"
+    return post_raw(body, "multipart/form-data; boundary=" + boundary.decode())
+
+
+def png_bomb(side: int = 50_000) -> bytes:
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    rows = zlib.compress(b"\x00" * (side * 3 + 1) * 8, 9)  # a few rows; the header promises 50000
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def jpeg_with_huge_exif() -> bytes:
+    image = Image.open(io.BytesIO(SELFIE))
+    exif = Image.Exif()
+    exif[0x010E] = "A" * 60_000  # ImageDescription: an almost-full 64 KiB APP1 segment
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def slow_body(url: str) -> Outcome:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(f"POST /v1/verify HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 1000000\r\n\r\n{\"selfie\": \"".encode())
+        reply = ""
+        while '"request_id"' not in reply:
+            chunk = conn.recv(65536).decode(errors="replace")
+            if not chunk:
+                break
+            reply += chunk
+    status = int(reply.split(" ", 2)[1])
+    code = reply.split('"code":"', 1)[1].split('"', 1)[0] if '"code":"' in reply else "-"
+    return Outcome(status, code)
+
+
+def overload(url: str) -> Outcome:
+    """32 simultaneous verifies against 2 slots + a queue of 4: the excess must get 429 at once."""
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(*(client.post(url + "/v1/verify", files=_multipart(SELFIE)) for _ in range(32)))
+    responses = asyncio.run(burst())
+    refused = [r for r in responses if r.status_code == 429]
+    assert all(r.headers.get("retry-after") for r in refused)
+    assert all(r.status_code in (200, 429) for r in responses), [r.status_code for r in responses]
+    return Outcome(429, "overloaded") if refused else Outcome(200, "-")
+
+
+def attacks() -> list[Attack]:
+    truncated = SELFIE[:600]
+    return [
+        Attack("decompression bomb (50000x50000 PNG)", Outcome(413, "image_too_large"), post_files(_multipart(png_bomb()))),
+        Attack("truncated JPEG", Outcome(422, "corrupt_image"), post_files(_multipart(truncated))),
+        Attack("polyglot: PNG magic over JPEG body", Outcome(422, "corrupt_image"), post_files(_multipart(b"\x89PNG\r\n\x1a\n" + SELFIE[8:]))),
+        Attack("zero-byte file", Outcome(422, "empty_image"), post_files(_multipart(b""))),
+        Attack("huge EXIF (60 KB APP1)", Outcome(200, "-"), post_files(_multipart(jpeg_with_huge_exif()))),
+        Attack("lying part content-type (text/plain)", Outcome(200, "-"), post_files(_multipart(SELFIE, selfie_type="text/plain"))),
+        Attack("unsupported request media type", Outcome(415, "unsupported_media_type"), post_raw(b"<xml/>", "application/xml")),
+        Attack("base64 garbage", Outcome(400, "invalid_base64"), post_raw(b'{"selfie": "!!!", "reference": "AAAA"}', "application/json")),
+        Attack("base64 wrong padding", Outcome(400, "invalid_base64"), post_raw(b'{"selfie": "QUJD=", "reference": "AAAA"}', "application/json")),
+        Attack("deeply nested JSON (100000 levels)", Outcome(400, "malformed_json"), post_raw(b"[" * 100_000 + b"]" * 100_000, "application/json")),
+        Attack("huge JSON (30 MB)", Outcome(413, "body_too_large"), post_raw(b'{"selfie": "' + b"A" * 30_000_000 + b'"}', "application/json")),
+        Attack("many multipart parts (1000)", Outcome(400, "malformed_multipart"), post_files([("selfie", (f"{i}.jpg", b"x", "image/jpeg")) for i in range(1000)])),
+        Attack("slow body (stalls after 12 bytes)", Outcome(408, "body_timeout"), slow_body),
+        Attack("non-UTF-8 filename", Outcome(200, "-"), raw_multipart(b"\xff\xfe\x80.jpg")),
+        Attack("base64 JSON with a data: URL prefix", Outcome(200, "-"), post_raw(
+            b'{"selfie": "data:image/jpeg;base64,' + base64.b64encode(SELFIE) + b'", "reference": "' + base64.b64encode(REFERENCE) + b'"}', "application/json")),
+        Attack("overload burst (32 at once)", Outcome(429, "overloaded"), overload),
+    ]
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_attacks(server: Server) -> list[tuple[str, Outcome, Outcome | str, bool, float, float]]:
+    rows = []
+    for attack in attacks():
+        started = time.perf_counter()
+        try:
+            got: Outcome | str = attack.send(server.url)
+        except Exception as error:  # noqa: BLE001 (reported as a failed row)
+            got = f"{type(error).__name__}: {error}"[:60]
+        latency = (time.perf_counter() - started) * 1000
+        healthy = httpx.post(server.url + "/v1/verify", files=_multipart(SELFIE), timeout=60).status_code == 200
+        rows.append((attack.name, attack.expected, got, got == attack.expected and healthy, latency, peak_rss_mib(server.process.pid)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--soak-seconds", type=float, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, running(Path(tmp), SERVER_ENV) as server:
+        rows = run_attacks(server)
+        print(f"{'attack':<40} {'expected':<28} {'got':<28} {'status':<6} {'ms':>7} {'peak RSS MiB':>12}")
+        for name, expected, got, ok, latency, rss in rows:
+            show = (lambda o: f"{o.status} {o.code}" if isinstance(o, Outcome) else o)
+            print(f"{name:<40} {show(expected):<28} {show(got):<28} {'PASS' if ok else 'FAIL':<6} {latency:7.0f} {rss:12.0f}")
+        print(f"{sum(r[3] for r in rows)} passed, {sum(not r[3] for r in rows)} failed")
+        if args.soak_seconds:
+            from bench.soak import soak
+
+            soak(server, args.soak_seconds)
+
+
+if __name__ == "__main__":
+    main()
