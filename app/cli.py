@@ -5,7 +5,7 @@ import json
 import logging
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404
 import sys
 import time
 from pathlib import Path
@@ -70,7 +70,8 @@ def cmd_models_build(args: argparse.Namespace) -> int:
         *(["--signing-key", str(args.signing_key)] if args.signing_key else []),
         *(["--update-lock"] if args.update_lock else []),
     ]
-    return subprocess.call([str(python), "-m", "models.build", *forwarded], cwd=REPO_ROOT)
+    # Fixed argv, no shell: the build environment's python on our own module.
+    return subprocess.call([str(python), "-m", "models.build", *forwarded], cwd=REPO_ROOT)  # nosec B603
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:

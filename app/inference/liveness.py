@@ -36,7 +36,8 @@ def liveness_crop(rgb: np.ndarray, face: Face, scale: float, size: int) -> np.nd
 class LivenessModel:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry) -> None:
         contract = entry.preprocessing
-        assert contract.size and contract.crop_scale
+        if not (contract.size and contract.crop_scale):
+            raise ValueError(f"{entry.name}: liveness contract needs size and crop_scale")
         self._session = session
         self._input = contract.input_name
         self._size = contract.size[0]

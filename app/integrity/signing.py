@@ -17,7 +17,8 @@ def generate_private_key_pem() -> bytes:
 
 def public_key_b64(private_key_pem: bytes) -> str:
     key = serialization.load_pem_private_key(private_key_pem, password=None)
-    assert isinstance(key, Ed25519PrivateKey)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 private key")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
 
