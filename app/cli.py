@@ -83,10 +83,10 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
         return 3
     print(f"lock_version {sealed.lock.lock_version}  sha256 {sealed.lock_sha256}  signature "
           f"{'verified' if sealed.signature_verified else 'NOT CHECKED'}")
-    print(f"{'model':<18} {'role':<9} {'version':<8} {'size':>10}  {'sha256':<64}  checks")
-    for role, model in sealed.models.items():
+    print(f"{'model':<30} {'role':<9} {'version':<8} {'size':>10}  {'sha256':<64}  checks")
+    for model in sealed.models.values():
         entry = model.entry
-        print(f"{entry.name:<18} {role:<9} {entry.version:<8} {entry.size:>10}  {entry.sha256}  digest io kat ok")
+        print(f"{entry.name:<30} {entry.role:<9} {entry.version:<8} {entry.size:>10}  {entry.sha256}  digest io kat ok")
     print(f"policy {sealed.lock.policy.version} {sealed.lock.policy.sha256}  ok")
     print("gate: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in sealed.timings_s.items()))
     return 0
@@ -192,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     calibration.add_argument("--verify-data", type=Path, required=True)
     calibration.add_argument("--liveness-data", type=Path, required=True)
     calibration.add_argument("--version", required=True)
-    calibration.add_argument("--apcer", type=float, default=0.05)
+    calibration.add_argument("--apcer", type=float, default=0.01)
     calibration.add_argument("--bpcer", type=float, default=0.05)
     calibration.add_argument("--out", type=Path, default=Path("models/policy.toml"))
     calibration.set_defaults(run=cmd_calibrate)

@@ -2,7 +2,7 @@
 
     python -m bench.floor [--runs 100]
 
-Floor of one verify = 2 detector passes + 1 embedder batch of 2 + 1 liveness crop.
+Floor of one verify = 2 detector passes + 1 embedder batch of 2 + one crop per liveness model.
 """
 
 import argparse
@@ -45,19 +45,23 @@ def main() -> None:
     selfie = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
     h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
     rng = np.random.default_rng(0)
+    (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
     rows = [
-        ("detector", f"1x3x{h}x{w}", timed(sealed.models["detector"], rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), args.runs), 2),
-        ("embedder", "2x160x160x3", timed(sealed.models["embedder"], rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32), args.runs), 1),
-        ("liveness", "1x3x128x128", timed(sealed.models["liveness"], rng.uniform(0, 1, (1, 3, 128, 128)).astype(np.float32), args.runs), 1),
+        (detector.entry.name, f"1x3x{h}x{w}", timed(detector, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), args.runs), 2),
+        (embedder.entry.name, "2x160x160x3", timed(embedder, rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32), args.runs), 1),
     ]
+    for model in sealed.by_role("liveness"):
+        side = model.entry.preprocessing.size[0]
+        feed = rng.uniform(0, 1, (1, 3, side, side)).astype(np.float32)
+        rows.append((model.entry.name, f"1x3x{side}x{side}", timed(model, feed, args.runs), 1))
     print(f"onnxruntime intra-op threads per session: {settings.ort_threads}; runs: {args.runs}")
-    print(f"{'model':<10} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
+    print(f"{'model':<30} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
     floor50 = floor95 = 0.0
     for name, shape, (p50, p95), count in rows:
-        print(f"{name:<10} {shape:<16} {p50:8.2f} {p95:8.2f} {count:>13}")
+        print(f"{name:<30} {shape:<16} {p50:8.2f} {p95:8.2f} {count:>13}")
         floor50 += p50 * count
         floor95 += p95 * count
-    print(f"{'floor':<10} {'one /v1/verify':<16} {floor50:8.2f} {floor95:8.2f}")
+    print(f"{'floor':<30} {'one /v1/verify':<16} {floor50:8.2f} {floor95:8.2f}")
 
 
 if __name__ == "__main__":

@@ -64,8 +64,7 @@ async def _infer(
             IMAGE_BYTES.observe(len(data))
     async with service.admission.slot():
         result = await asyncio.to_thread(run, service, upload)
-    response = DecisionResponse.of(result, request.state.request_id, service.policy_out, service.models_out,
-                                   service.pipeline.policy.liveness.uncertain_band)
+    response = DecisionResponse.of(result, request.state.request_id, service.policy_out, service.models_out)
     _observe(route, result)
     service.audit.record({
         "request_id": request.state.request_id,

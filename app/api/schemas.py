@@ -45,9 +45,10 @@ class MatchOut(BaseModel):
 class LivenessOut(BaseModel):
     score: float = Field(description="P(real), mean over selfie frames")
     verdict: Literal["live", "spoof", "uncertain"]
-    threshold: float
-    uncertain_band: float
+    threshold: float = Field(description="live at or above this fused P(real)")
+    spoof_below: float = Field(description="spoof below this; uncertain in between")
     frame_scores: list[float]
+    model_scores: dict[str, float] = Field(description="each liveness model's mean P(real), before fusion")
 
 
 class FacesOut(BaseModel):
@@ -79,8 +80,7 @@ class DecisionResponse(BaseModel):
     timings_ms: dict[str, float]
 
     @classmethod
-    def of(cls, result: VerifyResult, request_id: str, policy: PolicyOut, models: list[ModelOut],
-           uncertain_band: float) -> "DecisionResponse":
+    def of(cls, result: VerifyResult, request_id: str, policy: PolicyOut, models: list[ModelOut]) -> "DecisionResponse":
         live: LivenessResult | None = result.liveness
         return cls(
             request_id=request_id,
@@ -88,8 +88,9 @@ class DecisionResponse(BaseModel):
             reasons=result.reasons,
             match=MatchOut.of(result.match) if result.match else None,
             liveness=LivenessOut(score=round(live.score, 6), verdict=live.verdict, threshold=live.threshold,
-                                 uncertain_band=uncertain_band,
-                                 frame_scores=[round(s, 6) for s in live.frame_scores]) if live else None,
+                                 spoof_below=live.spoof_below,
+                                 frame_scores=[round(s, 6) for s in live.frame_scores],
+                                 model_scores={k: round(v, 6) for k, v in live.model_scores.items()}) if live else None,
             faces=FacesOut(selfie=[FaceOut.of(a) for a in result.selfie],
                            reference=FaceOut.of(result.reference) if result.reference else None),
             policy=policy,

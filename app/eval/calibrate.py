@@ -13,6 +13,7 @@ import numpy as np
 from app.eval.liveness import evaluate_liveness
 from app.eval.metrics import threshold_at_fmr
 from app.eval.verify import evaluate_verify
+from app.inference.liveness import FUSION_RULE
 from app.inference.pipeline import Pipeline
 
 FMR_PRESETS = {"fmr_1e-2": 1e-2, "fmr_1e-3": 1e-3, "fmr_1e-4": 1e-4}
@@ -58,8 +59,9 @@ def calibrate(
     lines += [
         "",
         "[liveness]",
-        f"threshold = {(live_from + spoof_below) / 2!r}",
-        f"uncertain_band = {(live_from - spoof_below) / 2!r}",
+        f"live_from = {live_from!r}",
+        f"spoof_below = {spoof_below!r}",
+        f'fusion = "{FUSION_RULE}"',
         "",
     ]
     return "\n".join(lines)

@@ -71,7 +71,7 @@ def plot_verify(scores: list[PairScores], path: Path) -> None:
 def plot_liveness(results: list[tuple[LivenessSample, float | None, str]], point: LivenessPoint, path: Path) -> None:
     real = np.array([p for s, p, _ in results if s.real and p is not None])
     spoof = np.array([p for s, p, _ in results if not s.real and p is not None])
-    marks = [point.threshold - point.uncertain_band, point.threshold + point.uncertain_band]
+    marks = [point.spoof_below, point.live_from]
     hist = _histogram_panel([("bona fide", real), ("attack", spoof)], 0.0, 1.0, marks)
     roc = _roc_panel([("liveness", real, spoof)])
     cv2.imwrite(str(path), np.hstack([roc, hist]))

@@ -20,7 +20,7 @@ from app.inference.embedder import FaceEmbedder, cosine
 from app.inference.errors import InputError
 from app.inference.faces import Face
 from app.inference.imaging import decode_image
-from app.inference.liveness import LivenessModel
+from app.inference.liveness import LivenessEnsemble, LivenessModel
 from app.inference.policy import Outcome, Policy, Preset, Verdict, decide
 from app.inference.quality import QualityReport, assess
 from app.integrity.gate import SealedSet
@@ -57,7 +57,9 @@ class LivenessResult:
     score: float
     verdict: Verdict
     threshold: float
+    spoof_below: float
     frame_scores: list[float]
+    model_scores: dict[str, float]
 
 
 @dataclass
@@ -82,14 +84,16 @@ class VerifyResult:
 
 class Pipeline:
     def __init__(self, sealed: SealedSet, settings: Settings) -> None:
-        detector, embedder, liveness = (sealed.models[r] for r in ("detector", "embedder", "liveness"))
+        (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
         self.policy = Policy.from_bytes(sealed.policy_bytes)
         self._settings = settings
         self._limits = settings.image_limits()
         self._quality = settings.quality_limits()
         self._detector = FaceDetector(detector.session, detector.entry, settings.detector_score)
         self._embedder = FaceEmbedder(embedder.session, embedder.entry)
-        self._liveness = LivenessModel(liveness.session, liveness.entry)
+        self._liveness = LivenessEnsemble(
+            [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness.fusion
+        )
 
     def warm_up(self) -> None:
         """Run each model once at serving shapes so the first request does not pay for allocation."""
@@ -97,7 +101,7 @@ class Pipeline:
         blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
         self._detector.detect(blank, size)
         self._embedder.embed([blank[:160, :160]] * 2)
-        self._liveness.real_probability([blank[:128, :128]])
+        self._liveness.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))])
 
     # -- stages -----------------------------------------------------------------------------
 
@@ -144,15 +148,16 @@ class Pipeline:
             return self._embedder.embed([a.aligned for a in analyses if a.aligned is not None])
 
     def score_liveness(self, frames: list[np.ndarray], analyses: list[FaceAnalysis], timings: Timings) -> LivenessResult | None:
-        """Mean P(real) over the frames that hold exactly one usable face."""
+        """Mean fused P(real) over the frames that hold exactly one usable face."""
         pairs = [(rgb, a.face) for rgb, a in zip(frames, analyses, strict=True) if a.face and "multiple_faces" not in a.problems]
         if not pairs:
             return None
         with timings.stage("liveness"):
-            scores = self._liveness.real_probability([self._liveness.crop(rgb, face) for rgb, face in pairs])
+            scores, model_scores = self._liveness.score(pairs)
         score = float(np.mean(scores))
         point = self.policy.liveness
-        return LivenessResult(score, self.policy.liveness_verdict(score), point.threshold, [float(s) for s in scores])
+        return LivenessResult(score, self.policy.liveness_verdict(score), point.live_from, point.spoof_below,
+                              [float(s) for s in scores], model_scores)
 
     def resolve_preset(self, preset_name: str | None) -> tuple[str, Preset]:
         try:

@@ -22,9 +22,16 @@ class Preset(BaseModel):
 
 
 class LivenessPoint(BaseModel):
+    """`live` at or above `live_from`, `spoof` below `spoof_below`, `uncertain` in between.
+
+    Two stored boundaries rather than a centre and a half-width: recomputing a boundary from
+    those in floating point could move it by one ulp across a calibration sample.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    threshold: float
-    uncertain_band: float
+    live_from: float
+    spoof_below: float
+    fusion: str
 
 
 class MatchPoints(BaseModel):
@@ -45,6 +52,8 @@ class Policy(BaseModel):
         policy = cls.model_validate({**tomllib.loads(data.decode()), "digest": sha256_bytes(data)})
         if policy.default_preset not in policy.match.presets:
             raise ValueError(f"default preset {policy.default_preset} is not defined")
+        if policy.liveness.spoof_below > policy.liveness.live_from:
+            raise ValueError("liveness spoof_below must not exceed live_from")
         return policy
 
     def preset(self, name: str | None) -> tuple[str, Preset]:
@@ -52,10 +61,9 @@ class Policy(BaseModel):
         return chosen, self.match.presets[chosen]
 
     def liveness_verdict(self, real_probability: float) -> Verdict:
-        point = self.liveness
-        if real_probability >= point.threshold + point.uncertain_band:
+        if real_probability >= self.liveness.live_from:
             return "live"
-        if real_probability < point.threshold - point.uncertain_band:
+        if real_probability < self.liveness.spoof_below:
             return "spoof"
         return "uncertain"
 

@@ -42,9 +42,12 @@ class SealedSet:
     lock: ModelLock
     lock_sha256: str
     signature_verified: bool
-    models: dict[Role, LoadedModel]
+    models: dict[str, LoadedModel]  # by model name
     policy_bytes: bytes
     timings_s: dict[str, float] = field(default_factory=dict)
+
+    def by_role(self, role: Role) -> list[LoadedModel]:
+        return [model for model in self.models.values() if model.entry.role == role]
 
 
 def _read(path: Path, subject: str) -> bytes:
@@ -123,7 +126,12 @@ def open_sealed_set(models_dir: Path, trust: Trust, require_signature: bool, thr
     if sha256_bytes(policy_bytes) != lock.policy.sha256:
         raise IntegrityError(lock.policy.file, "sha256", lock.policy.sha256, sha256_bytes(policy_bytes))
     timings["lock_and_signature"] = time.perf_counter() - started
-    models = {entry.role: _load_model(models_dir, entry, lock, threads, timings) for entry in lock.models}
+    models = {entry.name: _load_model(models_dir, entry, lock, threads, timings) for entry in lock.models}
+    for role, count in (("detector", 1), ("embedder", 1)):
+        if len(lock.by_role(role)) != count:
+            raise IntegrityError(LOCK_NAME, f"{role} models", count, len(lock.by_role(role)))
+    if not lock.by_role("liveness"):
+        raise IntegrityError(LOCK_NAME, "liveness models", ">= 1", 0)
     started = time.perf_counter()
     for model in models.values():
         run_known_answer(model)

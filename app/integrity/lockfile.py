@@ -34,6 +34,11 @@ class Preprocessing(Strict):
     std: float
     size: list[int] | None = None
     crop_scale: float | None = None
+    # Liveness only: how the crop treats the image border, which logit means "real", and the
+    # group whose probabilities are averaged before groups are fused (see app/inference/liveness.py).
+    crop_mode: Literal["reflect_pad", "shift_inside"] | None = None
+    real_index: int | None = None
+    fusion_group: str | None = None
     outputs: dict[str, str]
 
 
@@ -73,11 +78,12 @@ class ModelLock(Strict):
     models: list[ModelEntry]
     policy: PolicyRef
 
-    def by_role(self, role: Role) -> ModelEntry:
-        matches = [entry for entry in self.models if entry.role == role]
-        if len(matches) != 1:
-            raise LookupError(f"lock must hold exactly one {role}, found {len(matches)}")
-        return matches[0]
+    def by_role(self, role: Role) -> list[ModelEntry]:
+        return [entry for entry in self.models if entry.role == role]
+
+    def by_name(self, name: str) -> ModelEntry:
+        (entry,) = [entry for entry in self.models if entry.name == name]
+        return entry
 
     def dumps(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"

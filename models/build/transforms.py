@@ -62,6 +62,13 @@ def _batch_preserving_reshapes(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def torch_state_dict_to_onnx(source: bytes) -> bytes:
+    """Rebuild Silent-Face MiniFASNet from its state_dict, export with torch, canonicalise."""
+    from models.build.silentface import state_dict_to_onnx
+
+    return canonical_bytes(onnx.load_from_string(state_dict_to_onnx(source)))
+
+
 def none(source: bytes) -> bytes:
     """Serve the upstream file byte for byte: its digest stays the upstream digest."""
     return source
@@ -70,6 +77,7 @@ def none(source: bytes) -> bytes:
 TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
     "centerface_dynamic_shapes": centerface_dynamic_shapes,
     "tf_graphdef_to_onnx": tf_graphdef_to_onnx,
+    "torch_state_dict_to_onnx": torch_state_dict_to_onnx,
     "none": none,
 }
 
@@ -78,9 +86,11 @@ def tool_versions() -> dict[str, str]:
     import onnxruntime
     import tensorflow as tf
     import tf2onnx
+    import torch
 
     return {
         "onnx": onnx.__version__,
+        "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
         "tensorflow": tf.__version__,
         "tf2onnx": tf2onnx.__version__,

@@ -16,7 +16,6 @@ IMPOSTOR = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "No"][
 IDENTITIES = ["antoine", "arnold", "cas", "dennis", "marnix", "sander"]
 # Measured failures of the single liveness model, kept visible: strict xfail turns red once fixed.
 KNOWN_MISSES = {
-    ("paper", "antoine"): "MiniFASNetV2-SE scores this print P(real)=0.77: needs a second liveness model",
     ("paper", "cas"): "tight print crop: CenterFace finds no face even with padded passes (retake, not reject)",
 }
 

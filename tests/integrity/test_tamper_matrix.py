@@ -6,10 +6,12 @@ import pytest
 
 from app.integrity.gate import IntegrityError, SIGNATURE_NAME, open_sealed_set
 from app.integrity.kat import OutputFingerprint
+from app.integrity.lockfile import ModelLock
 from app.integrity.trust import load_trust
+from tests.conftest import MODELS
 from tests.sealed_copy import SealedCopy
 
-ROLES = ["detector", "embedder", "liveness"]
+MODEL_NAMES = [entry.name for entry in ModelLock.model_validate_json((MODELS / "models.lock").read_bytes()).models]
 
 
 def open_copy(copy: SealedCopy, require_signature: bool = True):  # noqa: ANN201
@@ -24,13 +26,14 @@ def refused(copy: SealedCopy) -> IntegrityError:
 
 def test_clean_copy_opens_with_signature_and_known_answers(sealed_copy: SealedCopy) -> None:
     sealed = open_copy(sealed_copy)
-    assert sealed.signature_verified and set(sealed.models) == set(ROLES)
+    assert sealed.signature_verified and list(sealed.models) == MODEL_NAMES
+    assert {m.entry.role for m in sealed.models.values()} == {"detector", "embedder", "liveness"}
     assert set(sealed.timings_s) == {"lock_and_signature", "read_and_hash", "create_sessions", "known_answer"}
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_one_flipped_byte_in_each_model(sealed_copy: SealedCopy, role: str) -> None:
-    entry = sealed_copy.lock().by_role(role)
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_one_flipped_byte_in_each_model(sealed_copy: SealedCopy, name: str) -> None:
+    entry = sealed_copy.lock().by_name(name)
     data = bytearray((sealed_copy.models_dir / entry.file).read_bytes())
     data[len(data) // 2] ^= 0x01
     sealed_copy.replace_file(entry.file, bytes(data))
@@ -39,7 +42,7 @@ def test_one_flipped_byte_in_each_model(sealed_copy: SealedCopy, role: str) -> N
 
 
 def test_truncated_model(sealed_copy: SealedCopy) -> None:
-    entry = sealed_copy.lock().by_role("embedder")
+    entry = sealed_copy.lock().by_name("facenet-20180408")
     sealed_copy.replace_file(entry.file, (sealed_copy.models_dir / entry.file).read_bytes()[:1000])
     error = refused(sealed_copy)
     assert (error.subject, error.check, error.expected, error.actual) == (entry.name, "size", entry.size, 1000)
@@ -47,7 +50,7 @@ def test_truncated_model(sealed_copy: SealedCopy) -> None:
 
 def test_two_models_swapped(sealed_copy: SealedCopy) -> None:
     lock = sealed_copy.lock()
-    detector, liveness = lock.by_role("detector"), lock.by_role("liveness")
+    detector, liveness = lock.by_name("centerface"), lock.by_name("minifasnetv2se")
     detector_bytes = (sealed_copy.models_dir / detector.file).read_bytes()
     sealed_copy.replace_file(detector.file, (sealed_copy.models_dir / liveness.file).read_bytes())
     sealed_copy.replace_file(liveness.file, detector_bytes)
@@ -59,7 +62,7 @@ def test_another_valid_onnx_in_place(sealed_copy: SealedCopy) -> None:
     """The upstream INT8 liveness model is a perfectly valid ONNX, just not the sealed one."""
     from tests.conftest import SHARED
 
-    entry = sealed_copy.lock().by_role("liveness")
+    entry = sealed_copy.lock().by_name("minifasnetv2se")
     sealed_copy.replace_file(entry.file, (SHARED / "model-sources" / "minifasnetv2se-98.20-int8.onnx").read_bytes())
     error = refused(sealed_copy)
     assert error.subject == entry.name and error.check == "size"
@@ -72,7 +75,7 @@ def test_extra_unknown_model_file(sealed_copy: SealedCopy) -> None:
 
 
 def test_missing_model(sealed_copy: SealedCopy) -> None:
-    entry = sealed_copy.lock().by_role("detector")
+    entry = sealed_copy.lock().by_name("centerface")
     (sealed_copy.models_dir / entry.file).unlink()
     error = refused(sealed_copy)
     assert (error.subject, error.check, error.actual) == (entry.name, "present", "missing")
@@ -80,7 +83,7 @@ def test_missing_model(sealed_copy: SealedCopy) -> None:
 
 def test_edited_lock_breaks_the_signature(sealed_copy: SealedCopy) -> None:
     lock = sealed_copy.lock()
-    forged = [m.model_copy(update={"sha256": "0" * 64}) if m.role == "liveness" else m for m in lock.models]
+    forged = [m.model_copy(update={"sha256": "0" * 64}) if m.name == "minifasnetv2se" else m for m in lock.models]
     sealed_copy.write_lock(lock.model_copy(update={"models": forged}), resign=False)
     error = refused(sealed_copy)
     assert (error.check, error.actual) == ("signature", "invalid")
@@ -112,11 +115,11 @@ def test_lock_not_matching_the_digest_baked_at_build(sealed_copy: SealedCopy) ->
 
 def test_output_drift_in_known_answers(sealed_copy: SealedCopy) -> None:
     lock = sealed_copy.lock()
-    embedder = lock.by_role("embedder")
+    embedder = lock.by_name("facenet-20180408")
     name, recorded = next(iter(embedder.kat.outputs.items()))
     drifted = OutputFingerprint(**{**recorded.model_dump(), "values": [v * 1.05 + 0.01 for v in recorded.values]})
     new_kat = embedder.kat.model_copy(update={"outputs": {name: drifted}})
-    models = [m.model_copy(update={"kat": new_kat}) if m.role == "embedder" else m for m in lock.models]
+    models = [m.model_copy(update={"kat": new_kat}) if m.name == embedder.name else m for m in lock.models]
     sealed_copy.write_lock(lock.model_copy(update={"models": models}))
     error = refused(sealed_copy)
     assert error.subject == embedder.name and error.check == f"known_answer[{name}]"

@@ -6,7 +6,7 @@ import numpy as np
 from app.inference.alignment import FACENET_TEMPLATE, align, similarity_matrix
 from app.inference.detector import _nms
 from app.inference.faces import Face
-from app.inference.liveness import liveness_crop
+from app.inference.liveness import reflect_pad_crop, shift_inside_crop
 
 
 def test_similarity_fit_recovers_a_known_rotation_scale_and_shift() -> None:
@@ -42,7 +42,7 @@ def _face(box: list[float]) -> Face:
 def test_liveness_crop_is_square_scaled_and_mirror_padded() -> None:
     image = np.zeros((100, 100, 3), np.uint8)
     image[:, :50] = 200  # left half bright
-    crop = liveness_crop(image, _face([0, 25, 50, 75]), scale=1.5, size=128)
+    crop = reflect_pad_crop(image, _face([0, 25, 50, 75]), scale=1.5, size=128)
     assert crop.shape == (128, 128, 3)
     # Box centre x=25, side 75: columns -12.5..62.5; the part left of 0 mirrors the bright half.
     assert crop[:, :10].mean() > 150 and crop[:, -10:].mean() < 50
@@ -50,5 +50,15 @@ def test_liveness_crop_is_square_scaled_and_mirror_padded() -> None:
 
 def test_liveness_crop_survives_padding_larger_than_the_image() -> None:
     image = np.full((20, 30, 3), 90, np.uint8)
-    crop = liveness_crop(image, _face([0, 0, 30, 20]), scale=4.0, size=64)
+    crop = reflect_pad_crop(image, _face([0, 0, 30, 20]), scale=4.0, size=64)
     assert crop.shape == (64, 64, 3) and int(crop.mean()) == 90
+
+
+def test_shift_inside_crop_stays_in_the_image_and_caps_the_scale() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[:, 150:] = 255  # right quarter bright
+    crop = shift_inside_crop(image, _face([170, 40, 190, 60]), scale=2.7, size=80)
+    # A 54 px box around x=180 would leave the image on the right; it is shifted left instead.
+    assert crop.shape == (80, 80, 3) and crop[:, -5:].mean() == 255 and crop[:, :5].mean() == 0
+    whole = shift_inside_crop(image, _face([50, 10, 150, 90]), scale=4.0, size=80)
+    assert whole.shape == (80, 80, 3)  # scale capped so the crop fits: 99/80 of the box height

@@ -14,8 +14,9 @@ threshold = 0.58
 fmr_target = 0.0001
 threshold = 0.64
 [liveness]
-threshold = 0.5
-uncertain_band = 0.1
+live_from = 0.6
+spoof_below = 0.4
+fusion = "geometric_mean_of_group_means"
 """
 
 
@@ -28,9 +29,11 @@ def test_policy_parses_presets_and_records_its_digest() -> None:
         policy.preset("fmr_1e-9")
 
 
-def test_policy_refuses_an_undefined_default_preset() -> None:
+def test_policy_refuses_an_undefined_default_preset_or_crossed_liveness_bounds() -> None:
     with pytest.raises(ValueError):
         Policy.from_bytes(POLICY.replace(b'default_preset = "fmr_1e-3"', b'default_preset = "loose"'))
+    with pytest.raises(ValueError):
+        Policy.from_bytes(POLICY.replace(b"spoof_below = 0.4", b"spoof_below = 0.7"))
 
 
 @pytest.mark.parametrize(("score", "verdict"), [(0.95, "live"), (0.6, "live"), (0.59, "uncertain"), (0.4, "uncertain"), (0.39, "spoof"), (0.0, "spoof")])
