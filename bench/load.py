@@ -41,30 +41,37 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> dict[str, object]:
-    latencies: list[float] = []
-    statuses: Counter[int | str] = Counter()
-    deadline = time.monotonic() + duration
+async def drive(url: str, images: list[tuple[bytes, bytes]], concurrency: int, deadline: float,
+                statuses: Counter[int | str], latencies: list[float]) -> None:
+    """`concurrency` clients posting /v1/verify back to back until `deadline` (monotonic)."""
 
-    async def worker(index: int) -> None:
+    async def client_loop(index: int) -> None:
         async with httpx.AsyncClient(timeout=60) as client:
             n = index
             while time.monotonic() < deadline:
                 selfie, reference = images[n % len(images)]
                 n += concurrency
+                files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
                 started = time.perf_counter()
                 try:
-                    response = await client.post(url + "/v1/verify", files=[("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))])
-                    statuses[response.status_code] += 1
-                    if response.status_code == 200:
-                        latencies.append((time.perf_counter() - started) * 1000)
-                    elif response.status_code in (429, 503):
-                        await asyncio.sleep(0.2)  # a polite client backs off instead of spinning on the CPU we measure
+                    response = await client.post(url + "/v1/verify", files=files)
                 except httpx.TransportError as error:
                     statuses[type(error).__name__] += 1
+                    continue
+                statuses[response.status_code] += 1
+                if response.status_code == 200:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                elif response.status_code in (429, 503):
+                    await asyncio.sleep(0.2)  # a polite client backs off instead of spinning on the CPU we measure
 
+    await asyncio.gather(*(client_loop(i) for i in range(concurrency)))
+
+
+async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> dict[str, object]:
+    latencies: list[float] = []
+    statuses: Counter[int | str] = Counter()
     started = time.monotonic()
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    await drive(url, images, concurrency, started + duration, statuses, latencies)
     elapsed = time.monotonic() - started
     values = np.array(latencies) if latencies else np.array([float("nan")])
     return {

@@ -4,27 +4,16 @@ import asyncio
 import time
 from collections import Counter
 
-import httpx
 import numpy as np
 
-from bench.load import pairs, rss_mib
+from bench.load import drive, pairs, rss_mib
 from tests.e2e.server import Server
 
 
 def soak(server: Server, seconds: float, concurrency: int = 6) -> None:
-    images = pairs()
-    statuses: Counter[int] = Counter()
+    statuses: Counter[int | str] = Counter()
     samples: list[tuple[float, float]] = []
     deadline = time.monotonic() + seconds
-
-    async def worker(index: int) -> None:
-        async with httpx.AsyncClient(timeout=60) as client:
-            n = index
-            while time.monotonic() < deadline:
-                selfie, reference = images[n % len(images)]
-                n += concurrency
-                response = await client.post(server.url + "/v1/verify", files=[("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))])
-                statuses[response.status_code] += 1
 
     async def sampler() -> None:
         started = time.monotonic()
@@ -33,11 +22,12 @@ def soak(server: Server, seconds: float, concurrency: int = 6) -> None:
             await asyncio.sleep(5)
 
     async def all_of_it() -> None:
-        await asyncio.gather(sampler(), *(worker(i) for i in range(concurrency)))
+        await asyncio.gather(sampler(), drive(server.url, pairs(), concurrency, deadline, statuses, []))
 
     asyncio.run(all_of_it())
     t, rss = np.array(samples).T
     half = len(rss) // 2
     slope = np.polyfit(t[half:], rss[half:], 1)[0] * 60 if half >= 2 else float("nan")
-    print(f"soak {seconds:.0f} s at c={concurrency}: {dict(statuses)}; 5xx: {sum(v for k, v in statuses.items() if k >= 500)}")
+    errors = sum(v for k, v in statuses.items() if not isinstance(k, int) or k >= 500)
+    print(f"soak {seconds:.0f} s at c={concurrency}: {dict(statuses)}; 5xx or transport errors: {errors}")
     print(f"RSS start {rss[0]:.0f} MiB, end {rss[-1]:.0f} MiB, max {rss.max():.0f} MiB; slope over second half {slope:+.2f} MiB/min")

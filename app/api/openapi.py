@@ -17,12 +17,14 @@ def image_request_body(fields: dict[str, tuple[str, bool]], preset: bool) -> dic
         multipart["preset"] = text
         json_props["preset"] = text
     required = list(fields)
+    example = {name: (["<base64 JPEG/PNG/WebP>"] if many else "<base64 JPEG/PNG/WebP>") for name, (_, many) in fields.items()}
     return {
         "requestBody": {
             "required": True,
             "content": {
                 "multipart/form-data": {"schema": {"type": "object", "properties": multipart, "required": required}},
-                "application/json": {"schema": {"type": "object", "properties": json_props, "required": required}},
+                "application/json": {"schema": {"type": "object", "properties": json_props, "required": required},
+                                     "example": example},
             },
         }
     }

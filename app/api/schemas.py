@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.inference.pipeline import FaceAnalysis, LivenessResult, MatchResult, VerifyResult
 from app.inference.quality import QualityReport
@@ -68,7 +68,29 @@ class ModelOut(BaseModel):
     sha256: str
 
 
+DECISION_EXAMPLE = {
+    "request_id": "016b1cbbb2db48009b385430a75b36b6",
+    "decision": "approve",
+    "reasons": [],
+    "match": {"score": 0.73802, "threshold": 0.5796290636062623, "preset": "fmr_1e-3", "fmr_target": 0.001, "matched": True},
+    "liveness": {"score": 0.941038, "verdict": "live", "threshold": 0.16748575866222384, "spoof_below": 0.16188852861523628,
+                 "frame_scores": [0.941038],
+                 "model_scores": {"minifasnetv2se": 0.989509, "silentface-minifasnetv2-2.7": 0.835492,
+                                  "silentface-minifasnetv1se-4.0": 0.954391}},
+    "faces": {"selfie": [{"detected": 1, "box": [395.7, 119.6, 1030.4, 1079.1],
+                          "landmarks": [[575.1, 511.4], [878.4, 495.0], [736.5, 683.8], [596.6, 831.7], [859.6, 817.1]],
+                          "score": 0.9402, "problems": []}],
+              "reference": {"detected": 1, "box": [587.6, 187.1, 962.9, 688.3], "problems": []}},
+    "policy": {"version": "2026.11.3", "digest": "23743dce21c9f502e28a01a76c04d94a8f5671365e58606f43975d8c3393eeae"},
+    "models": [{"name": "centerface", "version": "1.0.0", "role": "detector",
+                "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}],
+    "timings_ms": {"decode": 88.9, "detect": 118.1, "align": 2.5, "liveness": 41.0, "embed": 73.5},
+}
+
+
 class DecisionResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE]})
+
     request_id: str
     decision: Literal["approve", "reject", "retake"]
     reasons: list[str]
@@ -117,6 +139,11 @@ class ModelsResponse(BaseModel):
 
 
 class Problem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "urn:faceseal:problem:image_too_large", "title": "Request Entity Too Large", "status": 413,
+        "detail": "selfie[0]: image is 50000x50000; limits are 12000 px a side and 40000000 pixels",
+        "code": "image_too_large", "request_id": "79847e6753ce4b2ab9cadc89ebb4da13"}]})
+
     type: str
     title: str
     status: int

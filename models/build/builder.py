@@ -10,9 +10,13 @@ from app.integrity.kat import KnownAnswer, fingerprint, kat_input
 from app.integrity.lockfile import ModelEntry, ModelLock, PolicyRef, TensorSpec
 from app.integrity.runtime import new_session, tensor_specs
 from app.integrity.signing import sign
+from models.build import provenance
 from models.build.fetch import fetch
 from models.build.sources import ModelSource, load_sources
 from models.build.transforms import TRANSFORMS, tool_versions
+
+
+PROVENANCE_NAME = "provenance.json"
 
 
 def _known_answer(session: ort.InferenceSession, model: ModelSource) -> KnownAnswer:
@@ -95,6 +99,7 @@ def build_all(
         return
     new_lock = ModelLock(lock_version=version + 1, models=entries, policy=built.policy)
     lock_path.write_text(new_lock.dumps())
+    lock_path.with_name(PROVENANCE_NAME).write_text(provenance.dumps(new_lock))
     signature = lock_path.with_name(lock_path.name + ".sig")
     if signing_key:
         signature.write_text(sign(lock_path.read_bytes(), signing_key) + "\n")

@@ -216,3 +216,11 @@ def test_an_exception_inside_inference_is_a_500_for_that_request_only(api: Api, 
     assert "simulated" not in failed.text
     ok = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
     assert ok.status_code == 200 and ok.json()["decision"] == "approve"
+
+
+def test_openapi_documents_examples(api: Api) -> None:
+    spec = api.call("GET", "/openapi.json", key=None).json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["DecisionResponse"]["examples"][0]["decision"] == "approve"
+    assert schemas["Problem"]["examples"][0]["code"] == "image_too_large"
+    assert "example" in spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]
