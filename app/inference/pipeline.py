@@ -27,7 +27,7 @@ from app.integrity.gate import SealedSet
 
 Kind = Literal["selfie", "reference"]
 # Tight crops (forehead to chin) defeat CenterFace; shrinking the face inside a border cures most.
-PADDED_RETRIES = ((0.5, cv2.BORDER_CONSTANT), (0.25, cv2.BORDER_REPLICATE))
+PADDED_RETRIES = ((0.5, cv2.BORDER_CONSTANT), (0.25, cv2.BORDER_REPLICATE), (1.0, cv2.BORDER_CONSTANT))
 
 
 @dataclass

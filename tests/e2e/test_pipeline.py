@@ -14,10 +14,6 @@ PAIRS = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open())) if (DAT
 GENUINE = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "Yes"][:8]
 IMPOSTOR = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "No"][::33][:8]
 IDENTITIES = ["antoine", "arnold", "cas", "dennis", "marnix", "sander"]
-# Measured failures of the single liveness model, kept visible: strict xfail turns red once fixed.
-KNOWN_MISSES = {
-    ("paper", "cas"): "tight print crop: CenterFace finds no face even with padded passes (retake, not reject)",
-}
 
 
 def image(name: str) -> bytes:
@@ -39,9 +35,7 @@ def test_impostor_pairs_are_rejected(pipeline, selfie: str, reference: str) -> N
 
 @pytest.mark.parametrize("attack", ["paper", "screen"])
 @pytest.mark.parametrize("identity", IDENTITIES)
-def test_spoof_of_a_person_is_rejected_against_their_real_photo(pipeline, request, attack: str, identity: str) -> None:
-    if (attack, identity) in KNOWN_MISSES:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_MISSES[(attack, identity)], strict=True))
+def test_spoof_of_a_person_is_rejected_against_their_real_photo(pipeline, attack: str, identity: str) -> None:
     spoof = data_file(f"liveness-dev/print-screen-6/{attack}/{identity}.jpg")
     original = data_file(f"liveness-dev/print-screen-6/original/{identity}.jpg")
     result = pipeline.verify([spoof], original)
