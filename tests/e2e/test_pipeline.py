@@ -104,3 +104,17 @@ def test_several_selfie_frames_are_aggregated(pipeline) -> None:
     result = pipeline.verify([image("img1.jpg"), image("img3.jpg")], image("img2.jpg"))
     assert len(result.liveness.frame_scores) == 2
     assert result.liveness.score == pytest.approx(np.mean(result.liveness.frame_scores))
+
+
+def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pipeline) -> None:
+    """An LFW portrait shrunk to ID-card-photo size (face ~40 px tall) on a 1800x1150 card-like canvas."""
+    portrait = cv2.imdecode(np.frombuffer(data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0001.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    card = np.full((1150, 1800, 3), 235, np.uint8)
+    card[100:200, 1500:1600] = cv2.resize(portrait, (100, 100), interpolation=cv2.INTER_AREA)
+    rgb = cv2.cvtColor(card, cv2.COLOR_BGR2RGB)
+    assert pipeline._detector.detect(rgb, 480) == []  # too small for the normal pass
+    faces = pipeline.find_faces(rgb)
+    assert len(faces) == 1 and 1500 <= faces[0].box[0] < faces[0].box[2] <= 1600
+    card_bytes = cv2.imencode(".png", card)[1].tobytes()
+    result = pipeline.compare(data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0002.jpg"), card_bytes)
+    assert result.reference.faces_found == 1 and result.match is not None
