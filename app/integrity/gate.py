@@ -99,7 +99,8 @@ def _load_model(models_dir: Path, entry: ModelEntry, lock: ModelLock, threads: i
             raise IntegrityError(entry.name, "size", entry.size, len(data))
         raise IntegrityError(entry.name, "sha256", entry.sha256, digest)
     started = time.perf_counter()
-    session = new_session(data, threads)
+    fixed_size = all(isinstance(dim, int) for spec in entry.inputs for dim in spec.shape[1:])
+    session = new_session(data, threads, memory_arena=fixed_size)
     timings["create_sessions"] = timings.get("create_sessions", 0.0) + time.perf_counter() - started
     inputs, outputs = tensor_specs(session)
     if (inputs, outputs) != (entry.inputs, entry.outputs):
