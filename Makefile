@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BUILD_VENV := .venv-build
 SHARED ?= $(abspath ../shared)
-export FACESEAL_MODEL_MIRROR ?= $(SHARED)/model-sources
+# The offline mirror of URL-pinned model files when present; otherwise the build downloads the pinned URLs.
+export FACESEAL_MODEL_MIRROR ?= $(wildcard $(SHARED)/model-sources)
 export FACESEAL_SHARED ?= $(SHARED)
 export FACESEAL_BUILD_PYTHON ?= $(abspath $(BUILD_VENV))/bin/python
 KEYS_FILE ?= .faceseal/api-keys.json

@@ -9,10 +9,14 @@ import subprocess  # nosec B404
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.integrity.gate import IntegrityError, SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
+
+if TYPE_CHECKING:
+    from app.inference.pipeline import Pipeline
 
 _logger = logging.getLogger("faceseal")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -113,8 +117,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pipeline(args: argparse.Namespace):  # noqa: ANN202 (import kept local: heavy)
-    from app.inference.pipeline import Pipeline
+def _pipeline() -> "Pipeline":
+    from app.inference.pipeline import Pipeline  # heavy: only for the commands that run models
 
     settings = Settings()
     return Pipeline(open_models(settings), settings)
@@ -125,26 +129,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from app.eval.liveness import evaluate_liveness
     from app.eval.verify import evaluate_verify
 
-    pipeline = _pipeline(args)
+    pipeline = _pipeline()
     if args.what == "verify":
         report, scores = evaluate_verify(pipeline, args.data)
-        plot = lambda path: plot_verify(scores, path)  # noqa: E731
+        if args.plot:
+            plot_verify(scores, args.plot)
     else:
         report, results = evaluate_liveness(pipeline, args.data)
-        plot = lambda path: plot_liveness(results, pipeline.policy.liveness, path)  # noqa: E731
+        if args.plot:
+            plot_liveness(results, pipeline.policy.liveness, args.plot)
     text = json.dumps(report, indent=2, default=float)
     print(text)
     if args.json:
         args.json.write_text(text + "\n")
-    if args.plot:
-        plot(args.plot)
     return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from app.eval.calibrate import calibrate
 
-    text = calibrate(_pipeline(args), args.verify_data, args.liveness_data, args.version, args.apcer, args.bpcer)
+    text = calibrate(_pipeline(), args.verify_data, args.liveness_data, args.version, args.apcer, args.bpcer)
     args.out.write_text(text)
     print(text)
     print(f"written to {args.out}; rebuild the lock: faceseal models build --update-lock")

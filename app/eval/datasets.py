@@ -47,7 +47,7 @@ def identity_folder(folder: Path) -> PairSet:
 
 def verify_sets(root: Path) -> list[PairSet]:
     sets = [pair_list(path, root / "images") for path in sorted(root.glob("pairs*.csv"))]
-    sets += [identity_folder(labels.parent) for labels in sorted(root.glob("*/labels.csv"))]
+    sets += [identity_folder(labels.parent) for labels in sorted([*root.glob("labels.csv"), *root.glob("*/labels.csv")])]
     return sets
 
 

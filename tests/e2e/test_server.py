@@ -3,13 +3,11 @@ and periodic re-verification catching a model changed on disk after start."""
 
 import concurrent.futures
 import json
-import os
 import time
 from pathlib import Path
 
 import httpx
 
-from app.integrity.gate import IntegrityError  # noqa: F401 (documents what the log line comes from)
 from tests.conftest import data_file
 from tests.e2e.server import running, start
 from tests.sealed_copy import SealedCopy
@@ -79,4 +77,3 @@ def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, se
         refused = verify(server.url)
         assert refused.status_code == 503 and refused.json()["code"] == "integrity_failed"
         assert any(entry.name in line and "re-verification" in line for line in server.logs().splitlines())
-        os.sync()
