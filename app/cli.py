@@ -125,8 +125,8 @@ def _pipeline() -> "Pipeline":
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from app.eval.plots import plot_liveness, plot_verify
     from app.eval.liveness import evaluate_liveness
+    from app.eval.plots import plot_liveness, plot_verify
     from app.eval.verify import evaluate_verify
 
     pipeline = _pipeline()

@@ -48,11 +48,14 @@ def _outcome(response: httpx.Response) -> Outcome:
     return Outcome(response.status_code, response.json()["code"] if is_problem else "-")
 
 
-def _multipart(selfie: bytes, reference: bytes = REFERENCE, selfie_type: str = "image/jpeg"):  # noqa: ANN202
+Parts = list[tuple[str, tuple[str, bytes, str]]]
+
+
+def _multipart(selfie: bytes, reference: bytes = REFERENCE, selfie_type: str = "image/jpeg") -> Parts:
     return [("selfie", ("s.jpg", selfie, selfie_type)), ("reference", ("r.jpg", reference, "image/jpeg"))]
 
 
-def post_files(files: list) -> Callable[[str], Outcome]:  # noqa: ANN001
+def post_files(files: Parts) -> Callable[[str], Outcome]:
     return lambda url: _outcome(httpx.post(url + "/v1/verify", files=files, timeout=60))
 
 
@@ -138,6 +141,10 @@ def attacks() -> list[Attack]:
     ]
 
 
+def show(outcome: Outcome | str) -> str:
+    return f"{outcome.status} {outcome.code}" if isinstance(outcome, Outcome) else outcome
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -167,7 +174,6 @@ def main() -> None:
         rows = run_attacks(server)
         print(f"{'attack':<40} {'expected':<28} {'got':<28} {'status':<6} {'ms':>7} {'peak RSS MiB':>12}")
         for name, expected, got, ok, latency, rss in rows:
-            show = (lambda o: f"{o.status} {o.code}" if isinstance(o, Outcome) else o)
             print(f"{name:<40} {show(expected):<28} {show(got):<28} {'PASS' if ok else 'FAIL':<6} {latency:7.0f} {rss:12.0f}")
         print(f"{sum(r[3] for r in rows)} passed, {sum(not r[3] for r in rows)} failed")
         if args.soak_seconds:

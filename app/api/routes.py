@@ -12,11 +12,17 @@ from app.api.intake import Field, Upload, read_upload
 from app.api.openapi import image_request_body
 from app.api.schemas import DecisionResponse, ModelsResponse, Problem, SealedModelOut
 from app.api.service import Service
-from app.integrity.digests import sha256_bytes
 from app.inference.pipeline import VerifyResult
+from app.integrity.digests import sha256_bytes
 from app.telemetry.metrics import (
-    AUTH_FAILURES, CLIENT_REQUESTS, DECISION_REASONS, DECISIONS, FACES_PER_IMAGE, IMAGE_BYTES,
-    LIVENESS_VERDICTS, STAGE_LATENCY,
+    AUTH_FAILURES,
+    CLIENT_REQUESTS,
+    DECISION_REASONS,
+    DECISIONS,
+    FACES_PER_IMAGE,
+    IMAGE_BYTES,
+    LIVENESS_VERDICTS,
+    STAGE_LATENCY,
 )
 
 ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 403, 408, 413, 415, 422, 429, 503)}

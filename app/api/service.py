@@ -1,8 +1,8 @@
 """Everything a running faceseal holds: settings, the sealed model set, pipeline and guards."""
 
 import asyncio
-import time
 import logging
+import time
 from dataclasses import dataclass, field
 
 from app.api.admission import Admission

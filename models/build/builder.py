@@ -7,14 +7,13 @@ import onnxruntime as ort
 
 from app.integrity.digests import sha256_bytes
 from app.integrity.kat import KnownAnswer, fingerprint, kat_input
-from app.integrity.lockfile import ModelEntry, ModelLock, PolicyRef, TensorSpec
+from app.integrity.lockfile import ModelEntry, ModelLock, PolicyRef
 from app.integrity.runtime import new_session, tensor_specs
 from app.integrity.signing import sign
 from models.build import provenance
 from models.build.fetch import fetch
 from models.build.sources import ModelSource, load_sources
 from models.build.transforms import TRANSFORMS, tool_versions
-
 
 PROVENANCE_NAME = "provenance.json"
 

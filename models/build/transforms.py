@@ -9,6 +9,7 @@ from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from models.build.canonical import canonical_bytes
 
+
 def centerface_dynamic_shapes(source: bytes) -> bytes:
     """Drop weights listed as graph inputs and make batch, height and width dynamic.
 

@@ -16,6 +16,7 @@ from app.api.auth import create_key
 from app.api.service import Service
 from app.config import Settings
 from app.inference.embedder import FaceEmbedder
+from app.integrity.gate import SealedSet
 from tests.conftest import MODELS, data_file
 
 SELFIE, REFERENCE, OTHER = "img1.jpg", "img2.jpg", "img17.jpg"
@@ -44,7 +45,7 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def api(sealed, tmp_path_factory) -> Api:  # noqa: ANN001
+def api(sealed: SealedSet, tmp_path_factory: pytest.TempPathFactory) -> Api:
     folder = tmp_path_factory.mktemp("api")
     keys = folder / "keys.json"
     key = create_key(keys, "test-bank")

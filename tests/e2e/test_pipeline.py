@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.inference.pipeline import Pipeline
 from tests.conftest import DATA, LIVENESS, data_file
 
 PAIRS = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open())) if (DATA / "verify-dev").exists() else []
@@ -21,28 +22,28 @@ def image(name: str) -> bytes:
 
 
 @pytest.mark.parametrize(("selfie", "reference"), GENUINE)
-def test_genuine_pairs_are_approved(pipeline, selfie: str, reference: str) -> None:
+def test_genuine_pairs_are_approved(pipeline: Pipeline, selfie: str, reference: str) -> None:
     result = pipeline.verify([image(selfie)], image(reference))
     assert (result.decision, result.reasons) == ("approve", [])
     assert result.match.score >= result.match.threshold and result.liveness.verdict == "live"
 
 
 @pytest.mark.parametrize(("selfie", "reference"), IMPOSTOR)
-def test_impostor_pairs_are_rejected(pipeline, selfie: str, reference: str) -> None:
+def test_impostor_pairs_are_rejected(pipeline: Pipeline, selfie: str, reference: str) -> None:
     result = pipeline.verify([image(selfie)], image(reference))
     assert (result.decision, result.reasons) == ("reject", ["face_mismatch"])
 
 
 @pytest.mark.parametrize("attack", ["paper", "screen"])
 @pytest.mark.parametrize("identity", IDENTITIES)
-def test_spoof_of_a_person_is_rejected_against_their_real_photo(pipeline, attack: str, identity: str) -> None:
+def test_spoof_of_a_person_is_rejected_against_their_real_photo(pipeline: Pipeline, attack: str, identity: str) -> None:
     spoof = data_file(f"liveness-dev/print-screen-6/{attack}/{identity}.jpg")
     original = data_file(f"liveness-dev/print-screen-6/original/{identity}.jpg")
     result = pipeline.verify([spoof], original)
     assert result.decision == "reject" and result.liveness.verdict != "live"
 
 
-def test_silentface_samples_liveness(pipeline) -> None:
+def test_silentface_samples_liveness(pipeline: Pipeline) -> None:
     verdicts = {
         row["path"]: pipeline.check_liveness([(LIVENESS / "silentface-samples" / row["path"]).read_bytes()]).liveness.verdict
         for row in csv.DictReader((LIVENESS / "silentface-samples" / "labels.csv").open())
@@ -50,7 +51,7 @@ def test_silentface_samples_liveness(pipeline) -> None:
     assert verdicts == {"image_F1.jpg": "spoof", "image_F2.jpg": "spoof", "image_T1.jpg": "live"}
 
 
-def test_image_without_a_face_gives_no_face(pipeline) -> None:
+def test_image_without_a_face_gives_no_face(pipeline: Pipeline) -> None:
     """A real photo with the face cut away (top-left corner of a portrait's background)."""
     rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
     background = cv2.imencode(".png", rgb[:100, :300])[1].tobytes()
@@ -59,18 +60,18 @@ def test_image_without_a_face_gives_no_face(pipeline) -> None:
     assert result.selfie[0].faces_found == 0
 
 
-def test_two_face_selfie_gives_multiple_faces(pipeline) -> None:
+def test_two_face_selfie_gives_multiple_faces(pipeline: Pipeline) -> None:
     result = pipeline.verify([image("couple.jpg")], image("img2.jpg"))
     assert (result.decision, result.reasons) == ("retake", ["multiple_faces"])
     assert result.selfie[0].faces_found >= 2
 
 
-def test_group_photo_as_reference_uses_the_largest_face(pipeline) -> None:
+def test_group_photo_as_reference_uses_the_largest_face(pipeline: Pipeline) -> None:
     result = pipeline.compare(image("img1.jpg"), image("selfie-many-people.jpg"))
     assert result.reference.faces_found > 2 and result.reference.problems == []
 
 
-def test_exif_rotated_phone_photos_match_their_upright_pixels(pipeline) -> None:
+def test_exif_rotated_phone_photos_match_their_upright_pixels(pipeline: Pipeline) -> None:
     """Decoding must honour EXIF: the raw sensor-orientation JPEG and an upright PNG agree exactly."""
     for name in ("image_T1.jpg", "image_F1.jpg"):
         raw = (LIVENESS / "silentface-samples" / name).read_bytes()
@@ -83,7 +84,7 @@ def test_exif_rotated_phone_photos_match_their_upright_pixels(pipeline) -> None:
         assert abs(with_exif.liveness.score - without.liveness.score) < 1e-3
 
 
-def test_upright_photo_rotated_with_an_exif_tag_gives_the_same_decision(pipeline) -> None:
+def test_upright_photo_rotated_with_an_exif_tag_gives_the_same_decision(pipeline: Pipeline) -> None:
     upright = Image.open(io.BytesIO(image("img1.jpg")))
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -94,19 +95,19 @@ def test_upright_photo_rotated_with_an_exif_tag_gives_the_same_decision(pipeline
     assert abs(straight.match.score - rotated.match.score) < 0.02
 
 
-def test_same_input_twice_gives_bit_identical_scores(pipeline) -> None:
+def test_same_input_twice_gives_bit_identical_scores(pipeline: Pipeline) -> None:
     first, second = (pipeline.verify([image("img1.jpg")], image("img2.jpg")) for _ in range(2))
     assert first.match.score == second.match.score
     assert first.liveness.frame_scores == second.liveness.frame_scores
 
 
-def test_several_selfie_frames_are_aggregated(pipeline) -> None:
+def test_several_selfie_frames_are_aggregated(pipeline: Pipeline) -> None:
     result = pipeline.verify([image("img1.jpg"), image("img3.jpg")], image("img2.jpg"))
     assert len(result.liveness.frame_scores) == 2
     assert result.liveness.score == pytest.approx(np.mean(result.liveness.frame_scores))
 
 
-def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pipeline) -> None:
+def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pipeline: Pipeline) -> None:
     """An LFW portrait shrunk to ID-card-photo size (face ~40 px tall) on a 1800x1150 card-like canvas."""
     portrait = cv2.imdecode(np.frombuffer(data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0001.jpg"), np.uint8), cv2.IMREAD_COLOR)
     card = np.full((1150, 1800, 3), 235, np.uint8)

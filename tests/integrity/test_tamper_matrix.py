@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from app.integrity.gate import IntegrityError, SIGNATURE_NAME, open_sealed_set
+from app.integrity.gate import SIGNATURE_NAME, IntegrityError, SealedSet, open_sealed_set
 from app.integrity.kat import OutputFingerprint
 from app.integrity.lockfile import ModelLock
 from app.integrity.trust import load_trust
@@ -14,7 +14,7 @@ from tests.sealed_copy import SealedCopy
 MODEL_NAMES = [entry.name for entry in ModelLock.model_validate_json((MODELS / "models.lock").read_bytes()).models]
 
 
-def open_copy(copy: SealedCopy, require_signature: bool = True):  # noqa: ANN201
+def open_copy(copy: SealedCopy, require_signature: bool = True) -> SealedSet:
     return open_sealed_set(copy.models_dir, load_trust(copy.trust_file), require_signature, threads=1)
 
 
