@@ -23,6 +23,10 @@ class Face:
     def area(self) -> float:
         return self.width * self.height
 
+    def unmapped(self, offset: float, scale: float) -> "Face":
+        """Coordinates found on an image padded by `offset` after scaling by `scale`, mapped back."""
+        return Face(box=(self.box - offset) / scale, landmarks=(self.landmarks - offset) / scale, score=self.score)
+
     @property
     def eye_distance(self) -> float:
         return float(np.linalg.norm(self.landmarks[1] - self.landmarks[0]))

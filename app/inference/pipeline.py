@@ -113,22 +113,26 @@ class Pipeline:
                 raise InputError(error.code, f"{label}: {error.detail}", error.status) from None
 
     def find_faces(self, rgb: np.ndarray) -> list[Face]:
-        """Normal pass; then padded passes for tight crops; then a large pass for small faces."""
+        """Normal pass; then padded passes for tight crops; then a large pass for small faces.
+
+        Padding happens on a copy already shrunk to the detector's size: the same input the detector
+        would see, without allocating a padded full-resolution image (up to 9x its pixels).
+        """
         size = self._settings.detector_long_side
         faces = self._detector.detect(rgb, size)
+        if faces:
+            return faces
+        scale = min(1.0, size / max(rgb.shape[:2]))
+        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
         for fraction, border in PADDED_RETRIES:
-            if faces:
-                return faces
-            pad = int(fraction * max(rgb.shape[:2]))
-            padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, border, value=(127, 127, 127))
-            shift = np.array([pad, pad], dtype=np.float64)
-            faces = [
-                Face(box=f.box - np.tile(shift, 2), landmarks=f.landmarks - shift, score=f.score)
-                for f in self._detector.detect(padded, size)
-            ]
-        if not faces and max(rgb.shape[:2]) > size:
-            faces = self._detector.detect(rgb, self._settings.detector_large_side)
-        return faces
+            pad = int(fraction * max(small.shape[:2]))
+            padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, border, value=(127, 127, 127))
+            found = self._detector.detect(padded, size)
+            if found:
+                return [face.unmapped(pad, scale) for face in found]
+        if max(rgb.shape[:2]) > size:
+            return self._detector.detect(rgb, self._settings.detector_large_side)
+        return []
 
     def analyse(self, rgb: np.ndarray, kind: Kind, timings: Timings) -> FaceAnalysis:
         with timings.stage("detect"):
