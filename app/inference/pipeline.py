@@ -169,15 +169,16 @@ class Pipeline:
         except KeyError:
             raise InputError("unknown_preset", f"preset must be one of {sorted(self.policy.match.presets)}", 400) from None
 
-    def match(self, first: np.ndarray, second: np.ndarray, preset_name: str | None) -> MatchResult:
-        name, preset = self.resolve_preset(preset_name)
+    @staticmethod
+    def match(first: np.ndarray, second: np.ndarray, operating_point: tuple[str, Preset]) -> MatchResult:
+        name, preset = operating_point
         score = cosine(first, second)
         return MatchResult(score, preset.threshold, name, preset.fmr_target, score >= preset.threshold)
 
     # -- use cases --------------------------------------------------------------------------
 
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
-        self.resolve_preset(preset)
+        operating_point = self.resolve_preset(preset)  # refuse an unknown preset before any work
         timings = Timings()
         frames = [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
         reference_rgb = self.decode(reference, timings, "reference")
@@ -188,7 +189,7 @@ class Pipeline:
         match_result = None
         if primary.aligned is not None and reference_analysis.aligned is not None and not primary.problems:
             first, second = self.embed([primary, reference_analysis], timings)
-            match_result = self.match(first, second, preset)
+            match_result = self.match(first, second, operating_point)
         selfie_problems = [p for a in selfie_analyses for p in a.problems]
         decision, reasons = decide(
             selfie_problems,
@@ -208,7 +209,7 @@ class Pipeline:
         return VerifyResult(decision, reasons, analyses, None, None, liveness, timings)
 
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
-        self.resolve_preset(preset)
+        operating_point = self.resolve_preset(preset)
         timings = Timings()
         analyses = [
             self.analyse(self.decode(data, timings, label), "reference", timings)
@@ -217,7 +218,7 @@ class Pipeline:
         match_result = None
         if all(a.aligned is not None for a in analyses):
             first, second = self.embed(analyses, timings)
-            match_result = self.match(first, second, preset)
+            match_result = self.match(first, second, operating_point)
         no_face = [p for a in analyses for p in a.problems if p == "no_face"]
         decision, reasons = decide(no_face, [], None, match_result.matched if match_result else None)
         return VerifyResult(decision, reasons, [analyses[0]], analyses[1], match_result, None, timings)
