@@ -32,11 +32,26 @@ def test_real_server_answers_verify_and_keeps_serving_after_bad_input(tmp_path: 
         assert first_log["msg"] == "models verified" and first_log["signature_verified"] is True
 
 
+def slow_verify(url: str) -> httpx.Response:
+    """Five selfie frames: long enough (~1 s) to be caught in flight by the signal."""
+    files = [("selfie", (f"s{i}.jpg", image("img1.jpg"), "image/jpeg")) for i in range(5)]
+    files.append(("reference", ("r.jpg", image("img2.jpg"), "image/jpeg")))
+    return httpx.post(url + "/v1/verify", files=files, timeout=120)
+
+
+def busy(url: str) -> bool:
+    metrics = httpx.get(url + "/metrics", timeout=5).text
+    return "faceseal_inflight_requests 0.0" not in metrics
+
+
 def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path: Path) -> None:
     with running(tmp_path) as server:
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            in_flight = [pool.submit(verify, server.url) for _ in range(4)]
-            time.sleep(0.3)
+            in_flight = [pool.submit(slow_verify, server.url) for _ in range(4)]
+            deadline = time.monotonic() + 30
+            while not busy(server.url) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert busy(server.url), "no request reached inference"
             assert server.stop() == 0
             assert [f.result().status_code for f in in_flight] == [200, 200, 200, 200]
         try:
