@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "signature_verified": sealed.signature_verified,
         "models": {m.name: m.sha256 for m in sealed.lock.models},
         "startup_s": round(time.perf_counter() - started, 3),
-        "timings_s": {k: round(v, 3) for k, v in sealed.timings_s.items()},
+        "timings_s": {k: round(v, 3) for k, v in service.startup_timings_s.items()},
     }})
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
     # found; this one turns that into a clean exit 0 (an orchestrator reads non-zero as a crash).

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.integrity.gate import LOCK_NAME, SIGNATURE_NAME
-from app.integrity.lockfile import ModelLock
+from app.integrity.lockfile import ModelEntry, ModelLock
 from app.integrity.signing import generate_private_key_pem, public_key_b64, sign
 from tests.conftest import MODELS
 
@@ -30,6 +30,10 @@ class SealedCopy:
 
     def lock(self) -> ModelLock:
         return ModelLock.model_validate_json(self.lock_path.read_bytes())
+
+    def entry(self, name: str) -> ModelEntry:
+        (entry,) = [entry for entry in self.lock().models if entry.name == name]
+        return entry
 
     def write_lock(self, lock: ModelLock, resign: bool = True) -> None:
         self.lock_path.write_text(lock.dumps())

@@ -57,7 +57,6 @@ async def _infer(
 ) -> DecisionResponse:
     service = service_of(request)
     client_id = authenticate(request, service)
-    request.state.client_id = client_id
     CLIENT_REQUESTS.labels(client_id, route).inc()
     if not service.integrity_ok:
         raise ApiError(503, "integrity_failed", "model integrity re-verification failed; service is sealed shut",
@@ -79,7 +78,7 @@ async def _infer(
         "decision": result.decision,
         "reasons": result.reasons,
         "match": response.match.model_dump() if response.match else None,
-        "liveness": {"score": response.liveness.score, "verdict": response.liveness.verdict} if response.liveness else None,
+        "liveness": response.liveness.model_dump(include={"score", "verdict", "model_scores"}) if response.liveness else None,
         "policy": response.policy.model_dump(),
         "models": {m.name: m.sha256 for m in service.models_out},
         "lock_sha256": service.sealed.lock_sha256,
@@ -158,9 +157,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["operations"], responses={503: ERRORS[503]})
 async def readyz(request: Request) -> dict[str, object]:
-    """Models verified, loaded and warmed, and still matching their digests on disk."""
+    """Models verified, loaded and warmed (a Service exists only then), and still matching on disk."""
     service = service_of(request)
-    if not (service.ready and service.integrity_ok):
+    if not service.integrity_ok:
         raise ApiError(503, "not_ready", "models are not verified", {"Retry-After": "5"})
     return {"status": "ready", "lock_version": service.sealed.lock.lock_version}
 

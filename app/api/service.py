@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.api.admission import Admission
 from app.api.auth import KeyRing, RateLimiter, load_keys
@@ -26,10 +26,10 @@ class Service:
     keyring: KeyRing | None
     rate_limiter: RateLimiter
     audit: AuditLog
+    models_out: list[ModelOut]
+    policy_out: PolicyOut
+    startup_timings_s: dict[str, float]  # the gate's phases plus warm-up
     integrity_ok: bool = True
-    ready: bool = False
-    models_out: list[ModelOut] = field(default_factory=list)
-    policy_out: PolicyOut | None = None
 
     @classmethod
     def start(cls, settings: Settings, sealed: SealedSet) -> "Service":
@@ -39,7 +39,7 @@ class Service:
         pipeline = Pipeline(sealed, settings)
         started = time.perf_counter()
         pipeline.warm_up()
-        sealed.timings_s["warm_up"] = time.perf_counter() - started
+        warm_up_s = time.perf_counter() - started
         service = cls(
             settings=settings,
             sealed=sealed,
@@ -50,12 +50,12 @@ class Service:
             audit=AuditLog(settings.audit_log_file),
             models_out=[ModelOut(name=m.name, version=m.version, role=m.role, sha256=m.sha256) for m in sealed.lock.models],
             policy_out=PolicyOut(version=pipeline.policy.version, digest=pipeline.policy.digest),
+            startup_timings_s={**sealed.timings_s, "warm_up": warm_up_s},
         )
         for model in sealed.lock.models:
             MODEL_INFO.labels(model.name, model.version, model.role, model.sha256).set(1)
         LOCK_VERSION.set(sealed.lock.lock_version)
         INTEGRITY_OK.set(1)
-        service.ready = True
         return service
 
     def reverify(self) -> None:

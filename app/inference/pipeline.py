@@ -175,16 +175,23 @@ class Pipeline:
         score = cosine(first, second)
         return MatchResult(score, preset.threshold, name, preset.fmr_target, score >= preset.threshold)
 
+    def decode_selfies(self, selfies: list[bytes], timings: Timings) -> list[np.ndarray]:
+        return [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
+
+    def analyse_selfies(self, frames: list[np.ndarray], timings: Timings) -> tuple[list[FaceAnalysis], LivenessResult | None]:
+        """Analyse every selfie frame, then score liveness over the usable ones."""
+        analyses = [self.analyse(rgb, "selfie", timings) for rgb in frames]
+        return analyses, self.score_liveness(frames, analyses, timings)
+
     # -- use cases --------------------------------------------------------------------------
 
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)  # refuse an unknown preset before any work
         timings = Timings()
-        frames = [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
+        frames = self.decode_selfies(selfies, timings)  # every image decodes before any model runs
         reference_rgb = self.decode(reference, timings, "reference")
-        selfie_analyses = [self.analyse(rgb, "selfie", timings) for rgb in frames]
+        selfie_analyses, liveness = self.analyse_selfies(frames, timings)
         reference_analysis = self.analyse(reference_rgb, "reference", timings)
-        liveness = self.score_liveness(frames, selfie_analyses, timings)
         primary = selfie_analyses[0]
         match_result = None
         if primary.aligned is not None and reference_analysis.aligned is not None and not primary.problems:
@@ -201,9 +208,7 @@ class Pipeline:
 
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
-        frames = [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
-        analyses = [self.analyse(rgb, "selfie", timings) for rgb in frames]
-        liveness = self.score_liveness(frames, analyses, timings)
+        analyses, liveness = self.analyse_selfies(self.decode_selfies(selfies, timings), timings)
         problems = [p for a in analyses for p in a.problems]
         decision, reasons = decide(problems, [], liveness.verdict if liveness else None, None)
         return VerifyResult(decision, reasons, analyses, None, None, liveness, timings)
@@ -211,10 +216,8 @@ class Pipeline:
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)
         timings = Timings()
-        analyses = [
-            self.analyse(self.decode(data, timings, label), "reference", timings)
-            for label, data in (("image1", image1), ("image2", image2))
-        ]
+        images = [self.decode(image1, timings, "image1"), self.decode(image2, timings, "image2")]
+        analyses = [self.analyse(rgb, "reference", timings) for rgb in images]
         match_result = None
         if all(a.aligned is not None for a in analyses):
             first, second = self.embed(analyses, timings)

@@ -64,7 +64,7 @@ def _check_lock(models_dir: Path, trust: Trust, require_signature: bool) -> tupl
         raise IntegrityError(LOCK_NAME, "sha256 (baked at build)", trust.lock_sha256, lock_sha256)
     signature_verified = False
     if require_signature:
-        signature = (models_dir / SIGNATURE_NAME)
+        signature = models_dir / SIGNATURE_NAME
         if not signature.exists():
             raise IntegrityError(LOCK_NAME, "signature", "a signature file", "missing")
         if not verify(lock_bytes, signature.read_text(), trust.lock_public_key):

@@ -81,10 +81,6 @@ class ModelLock(Strict):
     def by_role(self, role: Role) -> list[ModelEntry]:
         return [entry for entry in self.models if entry.role == role]
 
-    def by_name(self, name: str) -> ModelEntry:
-        (entry,) = [entry for entry in self.models if entry.name == name]
-        return entry
-
     def dumps(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
 

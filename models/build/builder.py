@@ -62,14 +62,14 @@ def _policy_ref(policy: Path) -> PolicyRef:
 
 def _compare(built: ModelLock, locked: ModelLock) -> None:
     """Artifacts must match the lock bit for bit; the gate checks known answers with tolerance."""
-    for mine, theirs in zip(built.models, locked.models, strict=False):
+    if len(built.models) != len(locked.models):
+        raise RuntimeError(f"built {len(built.models)} models, lock lists {len(locked.models)}")
+    for mine, theirs in zip(built.models, locked.models, strict=True):
         for field in ("name", "file", "sha256", "size", "inputs", "outputs", "sources", "preprocessing"):
             if getattr(mine, field) != getattr(theirs, field):
                 raise RuntimeError(
                     f"{mine.name}: built {field} {getattr(mine, field)!r} differs from lock {getattr(theirs, field)!r}"
                 )
-    if len(built.models) != len(locked.models):
-        raise RuntimeError(f"built {len(built.models)} models, lock lists {len(locked.models)}")
     if built.policy != locked.policy:
         raise RuntimeError(f"policy {built.policy.sha256} differs from lock {locked.policy.sha256}")
 

@@ -63,7 +63,7 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path: Path) -> Non
 
 
 def test_tampered_model_refuses_start_with_one_clear_line(tmp_path: Path, sealed_copy: SealedCopy) -> None:
-    entry = sealed_copy.lock().by_name("silentface-minifasnetv2-2.7")
+    entry = sealed_copy.entry("silentface-minifasnetv2-2.7")
     data = bytearray((sealed_copy.models_dir / entry.file).read_bytes())
     data[12345] ^= 0xFF
     sealed_copy.replace_file(entry.file, bytes(data))
@@ -79,7 +79,7 @@ def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, se
            "FACESEAL_REVERIFY_INTERVAL_S": "0.5"}
     with running(tmp_path, env) as server:
         assert "faceseal_integrity_ok 1.0" in httpx.get(server.url + "/metrics").text
-        entry = sealed_copy.lock().by_name("centerface")
+        entry = sealed_copy.entry("centerface")
         path = sealed_copy.models_dir / entry.file
         data = bytearray(path.read_bytes())
         data[-10] ^= 0x01

@@ -33,7 +33,7 @@ def test_clean_copy_opens_with_signature_and_known_answers(sealed_copy: SealedCo
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_one_flipped_byte_in_each_model(sealed_copy: SealedCopy, name: str) -> None:
-    entry = sealed_copy.lock().by_name(name)
+    entry = sealed_copy.entry(name)
     data = bytearray((sealed_copy.models_dir / entry.file).read_bytes())
     data[len(data) // 2] ^= 0x01
     sealed_copy.replace_file(entry.file, bytes(data))
@@ -42,15 +42,14 @@ def test_one_flipped_byte_in_each_model(sealed_copy: SealedCopy, name: str) -> N
 
 
 def test_truncated_model(sealed_copy: SealedCopy) -> None:
-    entry = sealed_copy.lock().by_name("facenet-20180408")
+    entry = sealed_copy.entry("facenet-20180408")
     sealed_copy.replace_file(entry.file, (sealed_copy.models_dir / entry.file).read_bytes()[:1000])
     error = refused(sealed_copy)
     assert (error.subject, error.check, error.expected, error.actual) == (entry.name, "size", entry.size, 1000)
 
 
 def test_two_models_swapped(sealed_copy: SealedCopy) -> None:
-    lock = sealed_copy.lock()
-    detector, liveness = lock.by_name("centerface"), lock.by_name("minifasnetv2se")
+    detector, liveness = sealed_copy.entry("centerface"), sealed_copy.entry("minifasnetv2se")
     detector_bytes = (sealed_copy.models_dir / detector.file).read_bytes()
     sealed_copy.replace_file(detector.file, (sealed_copy.models_dir / liveness.file).read_bytes())
     sealed_copy.replace_file(liveness.file, detector_bytes)
@@ -62,7 +61,7 @@ def test_another_valid_onnx_in_place(sealed_copy: SealedCopy) -> None:
     """The upstream INT8 liveness model is a perfectly valid ONNX, just not the sealed one."""
     from tests.conftest import SHARED
 
-    entry = sealed_copy.lock().by_name("minifasnetv2se")
+    entry = sealed_copy.entry("minifasnetv2se")
     sealed_copy.replace_file(entry.file, (SHARED / "model-sources" / "minifasnetv2se-98.20-int8.onnx").read_bytes())
     error = refused(sealed_copy)
     assert error.subject == entry.name and error.check == "size"
@@ -75,7 +74,7 @@ def test_extra_unknown_model_file(sealed_copy: SealedCopy) -> None:
 
 
 def test_missing_model(sealed_copy: SealedCopy) -> None:
-    entry = sealed_copy.lock().by_name("centerface")
+    entry = sealed_copy.entry("centerface")
     (sealed_copy.models_dir / entry.file).unlink()
     error = refused(sealed_copy)
     assert (error.subject, error.check, error.actual) == (entry.name, "present", "missing")
@@ -115,7 +114,7 @@ def test_lock_not_matching_the_digest_baked_at_build(sealed_copy: SealedCopy) ->
 
 def test_output_drift_in_known_answers(sealed_copy: SealedCopy) -> None:
     lock = sealed_copy.lock()
-    embedder = lock.by_name("facenet-20180408")
+    embedder = sealed_copy.entry("facenet-20180408")
     name, recorded = next(iter(embedder.kat.outputs.items()))
     drifted = OutputFingerprint(**{**recorded.model_dump(), "values": [v * 1.05 + 0.01 for v in recorded.values]})
     new_kat = embedder.kat.model_copy(update={"outputs": {name: drifted}})
