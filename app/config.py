@@ -20,8 +20,9 @@ class Settings(BaseSettings):
     reverify_interval_s: float = Field(60.0, ge=0, description="0 disables periodic re-verification")
 
     # Runtime
-    ort_threads: int = Field(2, ge=1, le=64)
-    max_concurrency: int = Field(2, ge=1, description="inferences running at once")
+    ort_threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads per session")
+    lanes: int = Field(2, ge=1, le=64, description="threads running model work for all requests; one per core")
+    max_concurrency: int = Field(2, ge=1, description="requests in inference at once")
     max_queue: int = Field(8, ge=0, description="requests waiting for a slot before 429")
     queue_timeout_s: float = Field(10.0, gt=0, description="longest wait for a slot before 503")
 

@@ -22,15 +22,16 @@ class PairScores:
 
 def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | None]:
     """One embedding per image (largest face), None where no face is found or the image is unusable."""
-    embeddings: dict[Path, np.ndarray | None] = {}
-    for path in sorted(paths):
+
+    def embedding(path: Path) -> np.ndarray | None:
         timings = Timings()
         try:
-            analysis = pipeline.analyse(pipeline.decode(path.read_bytes(), timings), "reference", timings)
+            rgb = pipeline.decode(path.read_bytes(), timings)
         except InputError:
-            analysis = None
-        embeddings[path] = pipeline.embed([analysis], timings)[0] if analysis and analysis.aligned is not None else None
-    return embeddings
+            return None
+        return pipeline.examine([rgb], "reference", timings).embedding
+
+    return {path: embedding(path) for path in sorted(paths)}
 
 
 def score_set(pair_set: PairSet, embeddings: dict[Path, np.ndarray | None]) -> PairScores:

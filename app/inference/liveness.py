@@ -23,18 +23,44 @@ def _resize(crop: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interpolation)
 
 
+def _source_span(start: int, length: int, limit: int) -> tuple[int, int, int, int] | None:
+    """Image rows (or columns) [lo, hi) and the (before, after) mirror padding that yield indices
+    start..start+length-1 under BORDER_REFLECT_101; None if one reflection is not enough."""
+    before, after = max(0, -start), max(0, start + length - limit)
+    if max(before, after) >= limit:
+        return None
+    lo, hi = max(start, 0), min(start + length, limit)
+    if before:
+        hi = max(hi, before + 1)  # the mirrored rows come from inside the image
+    if after:
+        lo = min(lo, limit - 1 - after)
+    return lo, hi, before, after
+
+
+def _folded(start: int, length: int, limit: int) -> np.ndarray:
+    """Indices folded into the image as BORDER_REFLECT_101 does at any distance (repeated mirroring)."""
+    period = 2 * (limit - 1) or 1
+    folded = np.arange(start, start + length) % period
+    return np.where(folded < limit, folded, period - folded)
+
+
 def reflect_pad_crop(rgb: np.ndarray, face: Face, scale: float, size: int) -> np.ndarray:
-    """Square crop centred on the box; parts outside the image mirror it (BORDER_REFLECT_101)."""
+    """Square crop centred on the box; parts outside the image mirror it (BORDER_REFLECT_101).
+
+    Only the crop window (plus the rows and columns it mirrors) is copied, never the whole image."""
     cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
     side = int(scale * max(face.width, face.height))
-    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    x0, y0 = round(cx - side / 2), round(cy - side / 2)
     height, width = rgb.shape[:2]
-    pad = max(0, -x0, -y0, x0 + side - width, y0 + side - height)
-    while pad > 0:  # reflection needs padding smaller than the image: repeat for extreme cases
-        step = min(pad, min(rgb.shape[:2]) - 1)
-        rgb = cv2.copyMakeBorder(rgb, step, step, step, step, cv2.BORDER_REFLECT_101)
-        x0, y0, pad = x0 + step, y0 + step, pad - step
-    return _resize(rgb[y0 : y0 + side, x0 : x0 + side], size)
+    rows, columns = _source_span(y0, side, height), _source_span(x0, side, width)
+    if rows is None or columns is None:  # crop more than twice the image: fold every index
+        return _resize(rgb[np.ix_(_folded(y0, side, height), _folded(x0, side, width))], size)
+    (top, bottom, pad_top, pad_bottom), (left, right, pad_left, pad_right) = rows, columns
+    window = rgb[top:bottom, left:right]
+    if pad_top or pad_bottom or pad_left or pad_right:
+        window = cv2.copyMakeBorder(window, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REFLECT_101)
+    y, x = y0 - top + pad_top, x0 - left + pad_left
+    return _resize(window[y : y + side, x : x + side], size)
 
 
 def shift_inside_crop(rgb: np.ndarray, face: Face, scale: float, size: int) -> np.ndarray:

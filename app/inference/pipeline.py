@@ -2,13 +2,20 @@
 
 Data flows one way: bytes -> image -> faces -> aligned / liveness crops -> scores -> decision.
 Nothing here keeps an image, crop or embedding beyond the call that made it.
+
+Work runs in a small pool of lanes shared by all requests (one per core), each image of a
+request in its own lane with single-threaded sessions: decoding, resizing and inference of the
+two images of a verify overlap, which beats splitting every operator over the cores
+(measured in bench/), and under load the lanes are never oversubscribed.
 """
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import cv2
 import numpy as np
@@ -26,13 +33,17 @@ from app.inference.quality import QualityReport, assess
 from app.integrity.gate import SealedSet
 
 Kind = Literal["selfie", "reference"]
+T = TypeVar("T")
 # Tight crops (forehead to chin) defeat CenterFace; shrinking the face inside a border cures most.
 PADDED_RETRIES = ((0.5, cv2.BORDER_CONSTANT), (0.25, cv2.BORDER_REPLICATE), (1.0, cv2.BORDER_CONSTANT))
 
 
 @dataclass
 class Timings:
+    """Milliseconds per stage, summed over the images (and lanes) that ran it."""
+
     stages_ms: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -40,7 +51,9 @@ class Timings:
         try:
             yield
         finally:
-            self.stages_ms[name] = self.stages_ms.get(name, 0.0) + (time.perf_counter() - started) * 1000
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            with self._lock:
+                self.stages_ms[name] = self.stages_ms.get(name, 0.0) + elapsed_ms
 
 
 @dataclass
@@ -72,6 +85,15 @@ class MatchResult:
 
 
 @dataclass
+class Side:
+    """One side of a request (the selfie frames, or one reference image), examined in one lane."""
+
+    analyses: list[FaceAnalysis]
+    embedding: np.ndarray | None = field(default=None, repr=False)
+    liveness: LivenessResult | None = None
+
+
+@dataclass
 class VerifyResult:
     decision: Outcome
     reasons: list[str]
@@ -94,6 +116,12 @@ class Pipeline:
         self._liveness = LivenessEnsemble(
             [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness.fusion
         )
+        self._lanes = ThreadPoolExecutor(max_workers=settings.lanes, thread_name_prefix="faceseal-lane")
+
+    def _side_by_side(self, calls: list[Callable[[], T]]) -> list[T]:
+        """Run independent calls in the lanes; results in call order, or the first call's error in that order."""
+        futures = [self._lanes.submit(call) for call in calls]
+        return [future.result() for future in futures]
 
     def warm_up(self) -> None:
         """Run each model once at serving shapes so the first request does not pay for allocation."""
@@ -147,9 +175,10 @@ class Pipeline:
             quality = assess(face, aligned, rgb.shape, self._quality)
         return FaceAnalysis(len(faces), face, quality, list(quality.failures), aligned)
 
-    def embed(self, analyses: list[FaceAnalysis], timings: Timings) -> np.ndarray:
+    def embed(self, aligned: np.ndarray, timings: Timings) -> np.ndarray:
         with timings.stage("embed"):
-            return self._embedder.embed([a.aligned for a in analyses if a.aligned is not None])
+            (embedding,) = self._embedder.embed([aligned])
+            return embedding
 
     def score_liveness(self, frames: list[np.ndarray], analyses: list[FaceAnalysis], timings: Timings) -> LivenessResult | None:
         """Mean fused P(real) over the frames that hold exactly one usable face."""
@@ -163,6 +192,19 @@ class Pipeline:
         return LivenessResult(score, self.policy.liveness_verdict(score), point.live_from, point.spoof_below,
                               [float(s) for s in scores], model_scores)
 
+    def examine(self, frames: list[np.ndarray], kind: Kind, timings: Timings, embed: bool = True,
+                liveness: bool = False) -> Side:
+        """Faces in every frame; the first frame's face embedded if usable (a selfie with a problem
+        is not matched); liveness over the frames."""
+        analyses = [self.analyse(rgb, kind, timings) for rgb in frames]
+        primary = analyses[0]
+        usable = primary.aligned is not None and (kind == "reference" or not primary.problems)
+        return Side(
+            analyses,
+            self.embed(primary.aligned, timings) if embed and usable and primary.aligned is not None else None,
+            self.score_liveness(frames, analyses, timings) if liveness else None,
+        )
+
     def resolve_preset(self, preset_name: str | None) -> tuple[str, Preset]:
         try:
             return self.policy.preset(preset_name)
@@ -170,58 +212,53 @@ class Pipeline:
             raise InputError("unknown_preset", f"preset must be one of {sorted(self.policy.match.presets)}", 400) from None
 
     @staticmethod
-    def match(first: np.ndarray, second: np.ndarray, operating_point: tuple[str, Preset]) -> MatchResult:
+    def match(first: Side, second: Side, operating_point: tuple[str, Preset]) -> MatchResult | None:
+        if first.embedding is None or second.embedding is None:
+            return None
         name, preset = operating_point
-        score = cosine(first, second)
+        score = cosine(first.embedding, second.embedding)
         return MatchResult(score, preset.threshold, name, preset.fmr_target, score >= preset.threshold)
 
-    def decode_selfies(self, selfies: list[bytes], timings: Timings) -> list[np.ndarray]:
-        return [self.decode(data, timings, f"selfie[{i}]") for i, data in enumerate(selfies)]
+    def decode_all(self, labelled: list[tuple[str, bytes]], timings: Timings) -> list[np.ndarray]:
+        """Every image of a request decodes before any model runs: a corrupt one costs no inference."""
+        return self._side_by_side([lambda label=label, data=data: self.decode(data, timings, label) for label, data in labelled])
 
-    def analyse_selfies(self, frames: list[np.ndarray], timings: Timings) -> tuple[list[FaceAnalysis], LivenessResult | None]:
-        """Analyse every selfie frame, then score liveness over the usable ones."""
-        analyses = [self.analyse(rgb, "selfie", timings) for rgb in frames]
-        return analyses, self.score_liveness(frames, analyses, timings)
-
-    # -- use cases --------------------------------------------------------------------------
+    # -- use cases: the sides of a request run side by side -----------------------------------
 
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)  # refuse an unknown preset before any work
         timings = Timings()
-        frames = self.decode_selfies(selfies, timings)  # every image decodes before any model runs
-        reference_rgb = self.decode(reference, timings, "reference")
-        selfie_analyses, liveness = self.analyse_selfies(frames, timings)
-        reference_analysis = self.analyse(reference_rgb, "reference", timings)
-        primary = selfie_analyses[0]
-        match_result = None
-        if primary.aligned is not None and reference_analysis.aligned is not None and not primary.problems:
-            first, second = self.embed([primary, reference_analysis], timings)
-            match_result = self.match(first, second, operating_point)
-        selfie_problems = [p for a in selfie_analyses for p in a.problems]
+        *frames, reference_rgb = self.decode_all(
+            [(f"selfie[{i}]", data) for i, data in enumerate(selfies)] + [("reference", reference)], timings
+        )
+        selfie, reference_side = self._side_by_side([
+            lambda: self.examine(frames, "selfie", timings, liveness=True),
+            lambda: self.examine([reference_rgb], "reference", timings),
+        ])
+        match_result = self.match(selfie, reference_side, operating_point)
+        (reference_analysis,) = reference_side.analyses
         decision, reasons = decide(
-            selfie_problems,
+            [p for a in selfie.analyses for p in a.problems],
             reference_analysis.problems,
-            liveness.verdict if liveness else None,
+            selfie.liveness.verdict if selfie.liveness else None,
             match_result.matched if match_result else None,
         )
-        return VerifyResult(decision, reasons, selfie_analyses, reference_analysis, match_result, liveness, timings)
+        return VerifyResult(decision, reasons, selfie.analyses, reference_analysis, match_result, selfie.liveness, timings)
 
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
-        analyses, liveness = self.analyse_selfies(self.decode_selfies(selfies, timings), timings)
-        problems = [p for a in analyses for p in a.problems]
-        decision, reasons = decide(problems, [], liveness.verdict if liveness else None, None)
-        return VerifyResult(decision, reasons, analyses, None, None, liveness, timings)
+        frames = self.decode_all([(f"selfie[{i}]", data) for i, data in enumerate(selfies)], timings)
+        (selfie,) = self._side_by_side([lambda: self.examine(frames, "selfie", timings, embed=False, liveness=True)])
+        problems = [p for a in selfie.analyses for p in a.problems]
+        decision, reasons = decide(problems, [], selfie.liveness.verdict if selfie.liveness else None, None)
+        return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, timings)
 
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)
         timings = Timings()
-        images = [self.decode(image1, timings, "image1"), self.decode(image2, timings, "image2")]
-        analyses = [self.analyse(rgb, "reference", timings) for rgb in images]
-        match_result = None
-        if all(a.aligned is not None for a in analyses):
-            first, second = self.embed(analyses, timings)
-            match_result = self.match(first, second, operating_point)
-        no_face = [p for a in analyses for p in a.problems if p == "no_face"]
+        images = self.decode_all([("image1", image1), ("image2", image2)], timings)
+        first, second = self._side_by_side([lambda rgb=rgb: self.examine([rgb], "reference", timings) for rgb in images])
+        match_result = self.match(first, second, operating_point)
+        no_face = [p for a in first.analyses + second.analyses for p in a.problems if p == "no_face"]
         decision, reasons = decide(no_face, [], None, match_result.matched if match_result else None)
-        return VerifyResult(decision, reasons, [analyses[0]], analyses[1], match_result, None, timings)
+        return VerifyResult(decision, reasons, first.analyses, second.analyses[0], match_result, None, timings)

@@ -62,3 +62,17 @@ def test_shift_inside_crop_stays_in_the_image_and_caps_the_scale() -> None:
     assert crop.shape == (80, 80, 3) and crop[:, -5:].mean() == 255 and crop[:, :5].mean() == 0
     whole = shift_inside_crop(image, _face([50, 10, 150, 90]), scale=4.0, size=80)
     assert whole.shape == (80, 80, 3)  # scale capped so the crop fits: 99/80 of the box height
+
+
+def test_liveness_crop_mirrors_exactly_as_opencv_border_reflect_101() -> None:
+    """Windows near the edges (one reflection) and far outside (repeated folding) alike."""
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (40, 70, 3), dtype=np.uint8)
+    pad = 150
+    reference = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    for reach in (39, pad):
+        for _ in range(200):
+            side = int(rng.integers(1, 2 * reach))
+            x0, y0 = int(rng.integers(-reach, 70 + reach - side)), int(rng.integers(-reach, 40 + reach - side))
+            crop = reflect_pad_crop(image, _face([x0, y0, x0 + side, y0 + side]), scale=1.0, size=side)
+            assert np.array_equal(crop, reference[y0 + pad : y0 + pad + side, x0 + pad : x0 + pad + side])
