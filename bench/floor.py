@@ -2,12 +2,17 @@
 
     python -m bench.floor [--runs 100]
 
-Floor of one verify = 2 detector passes + 1 embedder batch of 2 + one crop per liveness model.
+Floor of one verify = 2 detector passes + 1 embedder batch of 2 + one crop per liveness model, run
+one after another. Measured twice: with every core on each operator (the latency floor, the fastest
+one verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds
+per verify, so cores / compute floor is the most verifies per second the machine can do).
 """
 
 import argparse
+import os
 import time
 
+import cv2
 import numpy as np
 
 from app.config import Settings
@@ -34,27 +39,23 @@ def detector_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
     return int(np.ceil(height * ratio / ALIGN) * ALIGN), int(np.ceil(width * ratio / ALIGN) * ALIGN)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=100)
-    args = parser.parse_args()
-    settings = Settings()
-    sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, settings.ort_threads)
-    import cv2
-
+def floor_table(threads: int, runs: int) -> float:
+    """Print each model's latency with `threads` intra-op threads; return the p50 floor of one verify."""
+    settings = Settings(ort_threads=threads)
+    sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, threads)
     selfie = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
     h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
     rng = np.random.default_rng(0)
     (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
     rows = [
-        (detector.entry.name, f"1x3x{h}x{w}", timed(detector, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), args.runs), 2),
-        (embedder.entry.name, "2x160x160x3", timed(embedder, rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32), args.runs), 1),
+        (detector.entry.name, f"1x3x{h}x{w}", timed(detector, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
+        (embedder.entry.name, "2x160x160x3", timed(embedder, rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32), runs), 1),
     ]
     for model in sealed.by_role("liveness"):
         side = model.entry.preprocessing.size[0]
         feed = rng.uniform(0, 1, (1, 3, side, side)).astype(np.float32)
-        rows.append((model.entry.name, f"1x3x{side}x{side}", timed(model, feed, args.runs), 1))
-    print(f"onnxruntime intra-op threads per session: {settings.ort_threads}; runs: {args.runs}")
+        rows.append((model.entry.name, f"1x3x{side}x{side}", timed(model, feed, runs), 1))
+    print(f"\nonnxruntime intra-op threads per session: {threads}; runs: {runs}")
     print(f"{'model':<30} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
     floor50 = floor95 = 0.0
     for name, shape, (p50, p95), count in rows:
@@ -62,6 +63,19 @@ def main() -> None:
         floor50 += p50 * count
         floor95 += p95 * count
     print(f"{'floor':<30} {'one /v1/verify':<16} {floor50:8.2f} {floor95:8.2f}")
+    return floor50
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    latency_floor = floor_table(cores, args.runs)
+    compute_floor = floor_table(1, args.runs)
+    print(f"\nlatency floor ({cores} threads): {latency_floor:.1f} ms   compute floor (1 thread): {compute_floor:.1f} ms"
+          f"   capacity: {cores} cores / compute floor = {cores * 1000 / compute_floor:.2f} verifies/s")
+    print(f"python -m bench.load --floor-ms {latency_floor:.1f} --compute-floor-ms {compute_floor:.1f}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16])
-    parser.add_argument("--floor-ms", type=float, help="inference floor from bench.floor, for the headline ratios")
+    parser.add_argument("--floor-ms", type=float, help="latency floor from bench.floor, for the headline ratios")
+    parser.add_argument("--compute-floor-ms", type=float, help="compute floor (1 thread) from bench.floor")
     args = parser.parse_args()
     images = pairs()
     with tempfile.TemporaryDirectory() as tmp, running(Path(tmp)) as server:
@@ -99,11 +100,12 @@ def main() -> None:
             results.append(result)
             print(f"{level:>3} {result['ok']:>6} {result['rps']:7.2f} {result['p50']:8.1f} {result['p95']:8.1f} "
                   f"{result['p99']:8.1f} {cpu:6.0f} {rss_mib(pid):8.0f}  {result['other'] or '-'}")
+    cores, best = os.cpu_count() or 1, max(r["rps"] for r in results)
     if args.floor_ms:
-        cores = os.cpu_count() or 1
-        best = max(r["rps"] for r in results)
-        print(f"p50(c=1) / floor = {results[0]['p50'] / args.floor_ms:.2f}")
-        print(f"throughput(saturated) / (cores / floor) = {best / (cores * 1000 / args.floor_ms):.2f}")
+        print(f"p50(c=1) / latency floor = {results[0]['p50'] / args.floor_ms:.2f}")
+        print(f"throughput(saturated) / (cores / latency floor) = {best / (cores * 1000 / args.floor_ms):.2f}")
+    if args.compute_floor_ms:
+        print(f"throughput(saturated) / (cores / compute floor) = {best / (cores * 1000 / args.compute_floor_ms):.2f}")
 
 
 if __name__ == "__main__":

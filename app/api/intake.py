@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import re
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.api.errors import ApiError
 
@@ -89,9 +90,13 @@ async def _from_json(request: Request, fields: list[Field], max_depth: int) -> U
 
 
 async def _from_multipart(request: Request, fields: list[Field], max_part_bytes: int) -> Upload:
-    max_files = sum(f.max_count for f in fields)
+    parser = MultiPartParser(request.headers, request.stream(), max_files=sum(f.max_count for f in fields),
+                             max_fields=8, max_part_size=max_part_bytes)
+    # Starlette spools file parts over 1 MB to a temporary file; face images must never touch a disk.
+    # The body is already capped (BodyGuard), so keeping every part in memory is bounded.
+    parser.spool_max_size = sys.maxsize
     try:
-        form = await request.form(max_files=max_files, max_fields=8, max_part_size=max_part_bytes)
+        form = await parser.parse()
     except (MultiPartException, HTTPException) as error:
         raise ApiError(400, "malformed_multipart", getattr(error, "detail", None) or str(error)) from None
     try:

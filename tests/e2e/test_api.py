@@ -4,6 +4,7 @@ import asyncio
 import base64
 import json
 import logging
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,3 +226,12 @@ def test_openapi_documents_examples(api: Api) -> None:
     assert schemas["DecisionResponse"]["examples"][0]["decision"] == "approve"
     assert schemas["Problem"]["examples"][0]["code"] == "image_too_large"
     assert "example" in spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]
+
+
+def test_uploaded_images_never_touch_a_disk(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2.3 MB selfie (over Starlette's 1 MB spool limit) is verified with no writable temp dir."""
+    selfie = image(SELFIE)
+    assert len(selfie) > 2 * 1024 * 1024
+    monkeypatch.setattr(tempfile, "tempdir", "/nonexistent-faceseal-tmp")
+    response = api.call("POST", "/v1/verify", files=multipart(selfie=selfie, reference=image(REFERENCE)))
+    assert response.status_code == 200, response.text
