@@ -2,13 +2,16 @@
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.inference.pipeline import Pipeline
+from app.config import Settings
+from app.inference.pipeline import Pipeline, VerifyResult
+from app.integrity.gate import SealedSet
 from tests.conftest import DATA, LIVENESS, data_file
 
 PAIRS = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open())) if (DATA / "verify-dev").exists() else []
@@ -119,3 +122,19 @@ def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pip
     card_bytes = cv2.imencode(".png", card)[1].tobytes()
     result = pipeline.compare(data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0002.jpg"), card_bytes)
     assert result.reference.faces_found == 1 and result.match is not None
+
+
+def test_lanes_and_concurrent_requests_change_speed_not_results(pipeline: Pipeline, sealed: SealedSet, settings: Settings) -> None:
+    """Shared sessions used from several lanes at once give exactly the scores of one lane, in sequence."""
+    one_lane = Pipeline(sealed, settings.model_copy(update={"lanes": 1}))
+    cases = GENUINE[:3] + IMPOSTOR[:3]
+
+    def scores(result: VerifyResult) -> tuple[float | None, float | None, list[str]]:
+        return (result.match.score if result.match else None, result.liveness.score if result.liveness else None,
+                result.reasons)
+
+    sequential = [scores(one_lane.verify([image(s)], image(r))) for s, r in cases]
+    with ThreadPoolExecutor(max_workers=len(cases)) as clients:
+        concurrent = list(clients.map(lambda case: scores(pipeline.verify([image(case[0])], image(case[1]))), cases))
+    assert concurrent == sequential
+    assert len({score for score, _, _ in sequential}) == len(cases)  # distinct pairs, not one cached answer
