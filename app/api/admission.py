@@ -25,14 +25,18 @@ class Admission:
         """Refuse new work (shutdown) while in-flight requests finish."""
         self._draining = True
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def refuse_if_full(self) -> None:
+        """Turn a request away before its body is read, so overload costs no upload parsing."""
         if self._draining:
             REJECTIONS.labels("draining").inc()
             raise ApiError(503, "shutting_down", "the service is shutting down", {"Retry-After": "1"})
         if self._slots.locked() and self._waiting >= self._queue_limit:
             REJECTIONS.labels("queue_full").inc()
             raise ApiError(429, "overloaded", "too many requests in flight; retry shortly", {"Retry-After": "1"})
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        self.refuse_if_full()  # again: the queue may have filled while the body was read
         self._waiting += 1
         QUEUE_DEPTH.set(self._waiting)
         try:

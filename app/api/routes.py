@@ -61,6 +61,7 @@ async def _infer(
     if not service.integrity_ok:
         raise ApiError(503, "integrity_failed", "model integrity re-verification failed; service is sealed shut",
                        {"Retry-After": "60"})
+    service.admission.refuse_if_full()
     started = time.perf_counter()
     settings = service.settings
     upload = await read_upload(request, fields, settings.max_image_bytes, settings.max_json_depth)

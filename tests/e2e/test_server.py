@@ -92,3 +92,21 @@ def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, se
         refused = verify(server.url)
         assert refused.status_code == 503 and refused.json()["code"] == "integrity_failed"
         assert any(entry.name in line and "re-verification" in line for line in server.logs().splitlines())
+
+
+def test_a_full_queue_refuses_before_reading_the_body(tmp_path: Path) -> None:
+    """With the only slot busy and no queue, even a malformed body gets 429 (not 400): overload costs
+    no upload parsing, and the service keeps serving afterwards."""
+    with running(tmp_path, {"FACESEAL_MAX_CONCURRENCY": "1", "FACESEAL_MAX_QUEUE": "0"}) as server:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            in_flight = pool.submit(slow_verify, server.url)
+            deadline = time.monotonic() + 30
+            while not busy(server.url) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert busy(server.url), "no request reached inference"
+            garbage = httpx.post(server.url + "/v1/verify", content=b"--x\r\nnot multipart",
+                                 headers={"content-type": "multipart/form-data; boundary=x"}, timeout=10)
+            assert garbage.status_code == 429 and garbage.json()["code"] == "overloaded"
+            assert garbage.headers["retry-after"] == "1"
+            assert in_flight.result().status_code == 200
+        assert verify(server.url).status_code == 200
