@@ -99,7 +99,9 @@ class DecisionResponse(BaseModel):
     faces: FacesOut
     policy: PolicyOut
     models: list[ModelOut]
-    timings_ms: dict[str, float]
+    timings_ms: dict[str, float] = Field(
+        description="milliseconds per stage summed over the images; images run side by side, so the sum exceeds wall time"
+    )
 
     @classmethod
     def of(cls, result: VerifyResult, request_id: str, policy: PolicyOut, models: list[ModelOut]) -> "DecisionResponse":
