@@ -128,7 +128,7 @@ class Pipeline:
         size = self._settings.detector_long_side
         blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
         self._detector.detect(blank, size)
-        self._embedder.embed([blank[:160, :160]] * 2)
+        self._embedder.embed([blank[:160, :160]])
         self._liveness.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))])
 
     # -- stages -----------------------------------------------------------------------------
@@ -198,10 +198,10 @@ class Pipeline:
         is not matched); liveness over the frames."""
         analyses = [self.analyse(rgb, kind, timings) for rgb in frames]
         primary = analyses[0]
-        usable = primary.aligned is not None and (kind == "reference" or not primary.problems)
+        to_embed = primary.aligned if embed and (kind == "reference" or not primary.problems) else None
         return Side(
             analyses,
-            self.embed(primary.aligned, timings) if embed and usable and primary.aligned is not None else None,
+            self.embed(to_embed, timings) if to_embed is not None else None,
             self.score_liveness(frames, analyses, timings) if liveness else None,
         )
 
