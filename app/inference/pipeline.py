@@ -219,6 +219,10 @@ class Pipeline:
         score = cosine(first.embedding, second.embedding)
         return MatchResult(score, preset.threshold, name, preset.fmr_target, score >= preset.threshold)
 
+    @staticmethod
+    def labelled_selfies(selfies: list[bytes]) -> list[tuple[str, bytes]]:
+        return [(f"selfie[{i}]", data) for i, data in enumerate(selfies)]
+
     def decode_all(self, labelled: list[tuple[str, bytes]], timings: Timings) -> list[np.ndarray]:
         """Every image of a request decodes before any model runs: a corrupt one costs no inference."""
         return self._side_by_side([lambda label=label, data=data: self.decode(data, timings, label) for label, data in labelled])
@@ -228,9 +232,7 @@ class Pipeline:
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)  # refuse an unknown preset before any work
         timings = Timings()
-        *frames, reference_rgb = self.decode_all(
-            [(f"selfie[{i}]", data) for i, data in enumerate(selfies)] + [("reference", reference)], timings
-        )
+        *frames, reference_rgb = self.decode_all(self.labelled_selfies(selfies) + [("reference", reference)], timings)
         selfie, reference_side = self._side_by_side([
             lambda: self.examine(frames, "selfie", timings, liveness=True),
             lambda: self.examine([reference_rgb], "reference", timings),
@@ -247,7 +249,7 @@ class Pipeline:
 
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
-        frames = self.decode_all([(f"selfie[{i}]", data) for i, data in enumerate(selfies)], timings)
+        frames = self.decode_all(self.labelled_selfies(selfies), timings)
         (selfie,) = self._side_by_side([lambda: self.examine(frames, "selfie", timings, embed=False, liveness=True)])
         problems = [p for a in selfie.analyses for p in a.problems]
         decision, reasons = decide(problems, [], selfie.liveness.verdict if selfie.liveness else None, None)
