@@ -2,10 +2,11 @@
 
     python -m bench.floor [--runs 100]
 
-Floor of one verify = 2 detector passes + 1 embedder batch of 2 + one crop per liveness model, run
-one after another. Measured twice: with every core on each operator (the latency floor, the fastest
-one verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds
-per verify, so cores / compute floor is the most verifies per second the machine can do).
+Floor of one verify = 2 detector passes + 2 single-face embeddings + one crop per liveness model
+(the runs the service makes), one after another. Measured twice: with every core on each operator
+(the latency floor, the fastest one verify can be if its models run in sequence) and with one thread
+(the compute floor: core-seconds per verify, so cores / compute floor is the most verifies per second
+the machine can do).
 """
 
 import argparse
@@ -41,7 +42,7 @@ def detector_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 def floor_table(threads: int, runs: int) -> float:
     """Print each model's latency with `threads` intra-op threads; return the p50 floor of one verify."""
-    settings = Settings(ort_threads=threads)
+    settings = Settings()
     sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, threads)
     selfie = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
     h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
@@ -49,7 +50,7 @@ def floor_table(threads: int, runs: int) -> float:
     (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
     rows = [
         (detector.entry.name, f"1x3x{h}x{w}", timed(detector, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
-        (embedder.entry.name, "2x160x160x3", timed(embedder, rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32), runs), 1),
+        (embedder.entry.name, "1x160x160x3", timed(embedder, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
     ]
     for model in sealed.by_role("liveness"):
         side = model.entry.preprocessing.size[0]

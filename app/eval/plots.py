@@ -10,7 +10,7 @@ from app.eval.verify import PairScores
 from app.inference.policy import LivenessPoint
 
 COLOURS = [(200, 80, 20), (20, 140, 20), (30, 30, 200), (150, 40, 150), (0, 150, 200)]
-WHITE, GREY, BLACK = (255, 255, 255), (200, 200, 200), (0, 0, 0)
+GREY, BLACK = (200, 200, 200), (0, 0, 0)
 PANEL = 420
 
 

@@ -43,7 +43,7 @@ class Timings:
     """Milliseconds per stage, summed over the images (and lanes) that ran it."""
 
     stages_ms: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
