@@ -1,25 +1,32 @@
 """Inference floor: each sealed model's own onnxruntime latency at the shapes one /v1/verify uses.
 
-    python -m bench.floor [--runs 100]
+    python -m bench.floor [--runs 100] [--rounds 3]
 
 Floor of one verify = 2 detector passes + 2 single-face embeddings + one crop per liveness model
 (the runs the service makes), one after another. Measured twice: with every core on each operator
 (the latency floor, the fastest one verify can be if its models run in sequence) and with one thread
 (the compute floor: core-seconds per verify, so cores / compute floor is the most verifies per second
 the machine can do).
+
+Then the whole pipeline (decode to decision, no HTTP) on one core over bench.load's image pairs, in
+the same process and minute as the floors: its CPU per verify bounds what any serving layer can reach
+with these images, and its stages show where the time outside the models goes.
 """
 
 import argparse
 import os
 import time
+from collections import Counter
 
 import cv2
 import numpy as np
 
 from app.config import Settings
 from app.inference.detector import ALIGN
+from app.inference.pipeline import Pipeline
 from app.integrity.gate import LoadedModel, open_sealed_set
 from app.integrity.trust import load_trust
+from bench.load import pairs
 from tests.conftest import VERIFY_IMAGES
 
 
@@ -67,16 +74,50 @@ def floor_table(threads: int, runs: int) -> float:
     return floor50
 
 
+def pipeline_table(rounds: int) -> tuple[float, float]:
+    """Print the pipeline's CPU per verify by stage, on one core; return (total, decode) in ms."""
+    cv2.setNumThreads(1)  # one core, so each stage's wall time is its CPU time
+    settings = Settings(lanes=1, ort_threads=1)
+    pipeline = Pipeline(open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, 1), settings)
+    pipeline.warm_up()
+    images = pairs()
+    stages: Counter[str] = Counter()
+    cpu_ms: list[float] = []
+    for round_number in range(rounds + 1):  # round 0 warms caches and is not counted
+        for selfie, reference in images:
+            started = time.process_time()
+            result = pipeline.verify([selfie], reference)
+            if round_number:
+                cpu_ms.append((time.process_time() - started) * 1000)
+                stages.update(result.timings.stages_ms)
+    print(f"\nwhole pipeline on one core, no HTTP: {len(cpu_ms)} verifies of bench.load's {len(images)} image pairs")
+    print(f"{'stage':<30} {'ms per verify':>14}")
+    for stage, total in stages.items():
+        print(f"{stage:<30} {total / len(cpu_ms):14.1f}")
+    mean_cpu = float(np.mean(cpu_ms))
+    print(f"{'CPU per verify (all stages)':<30} {mean_cpu:14.1f}")
+    return mean_cpu, stages["decode"] / len(cpu_ms)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the image pairs for the pipeline table")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     latency_floor = floor_table(cores, args.runs)
     compute_floor = floor_table(1, args.runs)
+    pipeline_cpu, decode = pipeline_table(args.rounds)
+    capacity = cores * 1000 / compute_floor
     print(f"\nlatency floor ({cores} threads): {latency_floor:.1f} ms   compute floor (1 thread): {compute_floor:.1f} ms"
-          f"   capacity: {cores} cores / compute floor = {cores * 1000 / compute_floor:.2f} verifies/s")
-    print(f"python -m bench.load --floor-ms {latency_floor:.1f} --compute-floor-ms {compute_floor:.1f}")
+          f"   capacity: {cores} cores / compute floor = {capacity:.2f} verifies/s")
+    print(f"pipeline ceiling: {cores} cores / {pipeline_cpu:.1f} ms = {cores * 1000 / pipeline_cpu:.2f} verifies/s"
+          f" = {compute_floor / pipeline_cpu:.2f} x capacity (no serving layer can do better with these images)")
+    print(f"decoding alone ({decode:.1f} ms per verify) caps throughput at {compute_floor / (compute_floor + decode):.2f} x capacity")
+    print(f"perfect split of the pipeline over {cores} cores: {pipeline_cpu / cores:.1f} ms = "
+          f"{pipeline_cpu / cores / latency_floor:.2f} x latency floor (a bound on p50 at c=1, before HTTP)")
+    print(f"python -m bench.load --floor-ms {latency_floor:.1f} --compute-floor-ms {compute_floor:.1f}"
+          f" --pipeline-cpu-ms {pipeline_cpu:.1f}")
 
 
 if __name__ == "__main__":

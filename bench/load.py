@@ -1,9 +1,10 @@
 """Service under load: a bounded async load generator against a real server on 127.0.0.1.
 
-    python -m bench.load [--duration 15] [--concurrency 1 2 4 8 16] [--floor-ms F --compute-floor-ms C]
+    python -m bench.load [--duration 15] [--concurrency 1 2 4 8 16] [--floor-ms F --compute-floor-ms C --pipeline-cpu-ms P]
 
 Starts `faceseal serve`, sends real /v1/verify requests (dev image pairs) at each concurrency
-for a fixed time, and prints throughput, latency percentiles, errors, server CPU% and RSS.
+for a fixed time, and prints throughput, latency percentiles, errors, server CPU% (and CPU ms per
+verify) and RSS.
 """
 
 import argparse
@@ -87,11 +88,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--floor-ms", type=float, help="latency floor from bench.floor, for the headline ratios")
     parser.add_argument("--compute-floor-ms", type=float, help="compute floor (1 thread) from bench.floor")
+    parser.add_argument("--pipeline-cpu-ms", type=float, help="pipeline CPU per verify (one core) from bench.floor")
     args = parser.parse_args()
     images = pairs()
     with tempfile.TemporaryDirectory() as tmp, running(Path(tmp)) as server:
         pid = server.process.pid
-        print(f"{'c':>3} {'ok':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu %':>6} {'rss MiB':>8}  non-200")
+        print(f"{'c':>3} {'ok':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu %':>6} {'cpu ms/req':>10} {'rss MiB':>8}  non-200")
         results = []
         for level in args.concurrency:
             cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
@@ -99,13 +101,16 @@ def main() -> None:
             cpu = 100 * (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
             results.append(result)
             print(f"{level:>3} {result['ok']:>6} {result['rps']:7.2f} {result['p50']:8.1f} {result['p95']:8.1f} "
-                  f"{result['p99']:8.1f} {cpu:6.0f} {rss_mib(pid):8.0f}  {result['other'] or '-'}")
+                  f"{result['p99']:8.1f} {cpu:6.0f} {10 * cpu / (result['rps'] or float('nan')):10.1f} {rss_mib(pid):8.0f}  {result['other'] or '-'}")
     cores, best = os.cpu_count() or 1, max(r["rps"] for r in results)
     if args.floor_ms:
         print(f"p50(c=1) / latency floor = {results[0]['p50'] / args.floor_ms:.2f}")
         print(f"throughput(saturated) / (cores / latency floor) = {best / (cores * 1000 / args.floor_ms):.2f}")
     if args.compute_floor_ms:
         print(f"throughput(saturated) / (cores / compute floor) = {best / (cores * 1000 / args.compute_floor_ms):.2f}")
+    if args.pipeline_cpu_ms:
+        print(f"throughput(saturated) / (cores / pipeline CPU) = {best / (cores * 1000 / args.pipeline_cpu_ms):.2f}"
+              "   (the share the serving layer keeps of what the pipeline allows)")
 
 
 if __name__ == "__main__":
