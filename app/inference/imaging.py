@@ -2,7 +2,8 @@
 
 The header is read first (Pillow parses only the header on open), limits are enforced on the
 declared size, and only then does OpenCV decode, honouring EXIF orientation and converting
-grayscale, alpha, 16-bit and CMYK input to 8-bit RGB.
+grayscale, alpha, 16-bit and CMYK input to 8-bit RGB. libjpeg writes RGB directly
+(`IMREAD_COLOR_RGB`): the same pixels as decoding to BGR and swapping, without a second full-size copy.
 """
 
 import io
@@ -22,7 +23,11 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "PNG": (b"\x89PNG\r\n\x1a\n",),
     "WEBP": (b"RIFF",),
 }
-REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+# The REDUCED_GRAYSCALE_n flags carry only the scale; IMREAD_COLOR_RGB makes them colour, in RGB order.
+REDUCED_FLAGS = tuple(
+    (factor, scale_flag | cv2.IMREAD_COLOR_RGB)
+    for factor, scale_flag in ((8, cv2.IMREAD_REDUCED_GRAYSCALE_8), (4, cv2.IMREAD_REDUCED_GRAYSCALE_4), (2, cv2.IMREAD_REDUCED_GRAYSCALE_2))
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def _reduction_flag(width: int, height: int, work_side: int) -> int:
     for factor, flag in REDUCED_FLAGS:
         if min(width, height) >= factor * work_side:
             return flag
-    return cv2.IMREAD_COLOR
+    return cv2.IMREAD_COLOR_RGB
 
 
 def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
@@ -81,8 +86,8 @@ def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
             f"image is {width}x{height}; limits are {limits.max_side} px a side and {limits.max_pixels} pixels",
             status=413,
         )
-    flag = _reduction_flag(width, height, limits.work_side) if image_format == "JPEG" else cv2.IMREAD_COLOR
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
-    if bgr is None or bgr.size == 0:
+    flag = _reduction_flag(width, height, limits.work_side) if image_format == "JPEG" else cv2.IMREAD_COLOR_RGB
+    rgb = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+    if rgb is None or rgb.size == 0:
         raise InputError("corrupt_image", "image data could not be decoded")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
