@@ -39,6 +39,16 @@ def test_decodes_each_format_to_rgb(fmt: str) -> None:
     assert np.abs(decoded.astype(int) - rgb.astype(int)).mean() < 4  # RGB order kept (not BGR)
 
 
+@pytest.mark.parametrize(("work_side", "bgr_flag"), [(800, cv2.IMREAD_COLOR), (15, cv2.IMREAD_REDUCED_COLOR_4)])
+def test_jpeg_pixels_are_exactly_opencvs_bgr_decode_reordered(work_side: int, bgr_flag: int) -> None:
+    """Decoding straight to RGB must not move a single pixel: calibrated scores depend on them."""
+    noisy = np.random.default_rng(7).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    payload = _pil_bytes(Image.fromarray(noisy), "JPEG", quality=90)
+    limits = ImageLimits(LIMITS.max_bytes, LIMITS.max_pixels, LIMITS.max_side, work_side)
+    expected = cv2.cvtColor(cv2.imdecode(np.frombuffer(payload, np.uint8), bgr_flag), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(decode_image(payload, limits), expected)
+
+
 def test_exif_orientation_is_applied() -> None:
     rgb = _gradient(64, 32)
     exif = Image.Exif()
