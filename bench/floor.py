@@ -10,7 +10,8 @@ the machine can do).
 
 Then the whole pipeline (decode to decision, no HTTP) on one core over bench.load's image pairs, in
 the same process and minute as the floors: its CPU per verify bounds what any serving layer can reach
-with these images, and its stages show where the time outside the models goes.
+with these images, and its stages show where the time outside the models goes; and what decoding
+the same JPEGs at reduced scale would cost.
 """
 
 import argparse
@@ -99,6 +100,21 @@ def pipeline_table(rounds: int) -> tuple[float, float]:
     return mean_cpu, stages["decode"] / len(cpu_ms)
 
 
+def decode_table(rounds: int) -> None:
+    """CPU to decode the load pairs at full and reduced scale: how much of decoding any resolution trick can save."""
+    images = [np.frombuffer(data, np.uint8) for pair in pairs() for data in pair]
+    print(f"\n{'JPEG decode of the load pairs':<30} {'ms per verify':>14}")
+    for label, scale_flag in (("full size", 0), ("1/2 (IMREAD_REDUCED_*)", cv2.IMREAD_REDUCED_GRAYSCALE_2),
+                              ("1/4", cv2.IMREAD_REDUCED_GRAYSCALE_4), ("1/8", cv2.IMREAD_REDUCED_GRAYSCALE_8)):
+        samples = []
+        for _ in range(rounds):
+            started = time.process_time()
+            for image in images:
+                cv2.imdecode(image, scale_flag | cv2.IMREAD_COLOR_RGB)
+            samples.append((time.process_time() - started) * 1000 * 2 / len(images))
+        print(f"{label:<30} {np.median(samples):14.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100)
@@ -108,6 +124,7 @@ def main() -> None:
     latency_floor = floor_table(cores, args.runs)
     compute_floor = floor_table(1, args.runs)
     pipeline_cpu, decode = pipeline_table(args.rounds)
+    decode_table(args.rounds)
     capacity = cores * 1000 / compute_floor
     print(f"\nlatency floor ({cores} threads): {latency_floor:.1f} ms   compute floor (1 thread): {compute_floor:.1f} ms"
           f"   capacity: {cores} cores / compute floor = {capacity:.2f} verifies/s")
