@@ -29,7 +29,7 @@ def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | N
             rgb = pipeline.decode(path.read_bytes(), timings)
         except InputError:
             return None
-        return pipeline.examine([rgb], "reference", timings).embedding
+        return pipeline.examine_reference(rgb, timings).embedding
 
     return {path: embedding(path) for path in sorted(paths)}
 

@@ -109,16 +109,21 @@ class LivenessModel:
         probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         return probabilities[:, self._real]
 
+    def score(self, frames: list[tuple[np.ndarray, Face]]) -> np.ndarray:
+        """P(real) per frame: this model's own crop of each frame's face."""
+        return self.real_probability([self.crop(rgb, face) for rgb, face in frames])
+
 
 class LivenessEnsemble:
+    """The fusion of independent models; each model scores on its own, so they can run in parallel."""
+
     def __init__(self, models: list[LivenessModel], rule: str) -> None:
         if rule != FUSION_RULE:
             raise ValueError(f"unsupported liveness fusion rule {rule!r}")
         self.models = models
 
-    def score(self, frames: list[tuple[np.ndarray, Face]]) -> tuple[np.ndarray, dict[str, float]]:
-        """Fused P(real) per frame, and each model's mean P(real) over the frames (for the audit)."""
-        per_model = {m.name: m.real_probability([m.crop(rgb, face) for rgb, face in frames]) for m in self.models}
+    def fuse(self, per_model: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
+        """Fused P(real) per frame from each model's `score`, and each model's mean P(real) (for the audit)."""
         groups: dict[str, list[np.ndarray]] = {}
         for model in self.models:
             groups.setdefault(model.group, []).append(per_model[model.name])

@@ -3,16 +3,18 @@
 Data flows one way: bytes -> image -> faces -> aligned / liveness crops -> scores -> decision.
 Nothing here keeps an image, crop or embedding beyond the call that made it.
 
-Work runs in a small pool of lanes shared by all requests (one per core), each image of a
-request in its own lane with single-threaded sessions: decoding, resizing and inference of the
-two images of a verify overlap, which beats splitting every operator over the cores
-(measured in bench/), and under load the lanes are never oversubscribed.
+Work runs in a small pool of lanes shared by all requests (one per core) with single-threaded
+sessions: both images of a verify decode side by side, the reference is examined in one lane while
+the selfie's faces are found in another, and then the selfie's embedding and each liveness model are
+lane tasks of their own, so the lane that finished the reference takes a share of the selfie's work.
+That beats splitting every operator over the cores (measured in bench/), and under load the lanes
+are never oversubscribed. Only request threads wait on lane tasks; a lane never waits on another.
 """
 
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -86,7 +88,7 @@ class MatchResult:
 
 @dataclass
 class Side:
-    """One side of a request (the selfie frames, or one reference image), examined in one lane."""
+    """One side of a request (the selfie frames, or one reference image) and what its lane tasks found."""
 
     analyses: list[FaceAnalysis]
     embedding: np.ndarray | None = field(default=None, repr=False)
@@ -129,7 +131,8 @@ class Pipeline:
         blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
         self._detector.detect(blank, size)
         self._embedder.embed([blank[:160, :160]])
-        self._liveness.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))])
+        for model in self._liveness.models:
+            model.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))])
 
     # -- stages -----------------------------------------------------------------------------
 
@@ -180,30 +183,40 @@ class Pipeline:
             (embedding,) = self._embedder.embed([aligned])
             return embedding
 
+    def score_with(self, model: LivenessModel, pairs: list[tuple[np.ndarray, Face]], timings: Timings) -> np.ndarray:
+        with timings.stage("liveness"):
+            return model.score(pairs)
+
     def score_liveness(self, frames: list[np.ndarray], analyses: list[FaceAnalysis], timings: Timings) -> LivenessResult | None:
-        """Mean fused P(real) over the frames that hold exactly one usable face."""
+        """Mean fused P(real) over the frames that hold exactly one usable face; each model in its own lane task."""
         pairs = [(rgb, a.face) for rgb, a in zip(frames, analyses, strict=True) if a.face and "multiple_faces" not in a.problems]
         if not pairs:
             return None
-        with timings.stage("liveness"):
-            scores, model_scores = self._liveness.score(pairs)
+        futures = {m.name: self._lanes.submit(self.score_with, m, pairs, timings) for m in self._liveness.models}
+        scores, model_scores = self._liveness.fuse({name: future.result() for name, future in futures.items()})
         score = float(np.mean(scores))
         point = self.policy.liveness
         return LivenessResult(score, self.policy.liveness_verdict(score), point.live_from, point.spoof_below,
                               [float(s) for s in scores], model_scores)
 
-    def examine(self, frames: list[np.ndarray], kind: Kind, timings: Timings, embed: bool = True,
-                liveness: bool = False) -> Side:
-        """Faces in every frame; the first frame's face embedded if usable (a selfie with a problem
-        is not matched); liveness over the frames."""
-        analyses = [self.analyse(rgb, kind, timings) for rgb in frames]
+    def examine_reference(self, rgb: np.ndarray, timings: Timings) -> Side:
+        """The face of a reference image and its embedding (whatever its quality); one lane task."""
+        analysis = self.analyse(rgb, "reference", timings)
+        return Side([analysis], self.embed(analysis.aligned, timings) if analysis.aligned is not None else None)
+
+    def find_selfie_faces(self, frames: list[np.ndarray], timings: Timings) -> list[Future[FaceAnalysis]]:
+        """One lane task per selfie frame, started now."""
+        return [self._lanes.submit(self.analyse, rgb, "selfie", timings) for rgb in frames]
+
+    def examine_selfie(self, frames: list[np.ndarray], faces: list[Future[FaceAnalysis]], timings: Timings,
+                       embed: bool) -> Side:
+        """Once the faces are found: the first frame's embedding (a selfie with a problem is not matched)
+        and liveness, as lane tasks; the embedding is queued first because it is the longest."""
+        analyses = [face.result() for face in faces]
         primary = analyses[0]
-        to_embed = primary.aligned if embed and (kind == "reference" or not primary.problems) else None
-        return Side(
-            analyses,
-            self.embed(to_embed, timings) if to_embed is not None else None,
-            self.score_liveness(frames, analyses, timings) if liveness else None,
-        )
+        embedding = self._lanes.submit(self.embed, primary.aligned, timings) if embed and not primary.problems else None
+        liveness = self.score_liveness(frames, analyses, timings)
+        return Side(analyses, embedding.result() if embedding else None, liveness)
 
     def resolve_preset(self, preset_name: str | None) -> tuple[str, Preset]:
         try:
@@ -227,16 +240,16 @@ class Pipeline:
         """Every image of a request decodes before any model runs: a corrupt one costs no inference."""
         return self._side_by_side([lambda label=label, data=data: self.decode(data, timings, label) for label, data in labelled])
 
-    # -- use cases: the sides of a request run side by side -----------------------------------
+    # -- use cases: the sides of a request run side by side, in lane tasks ---------------------
 
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)  # refuse an unknown preset before any work
         timings = Timings()
         *frames, reference_rgb = self.decode_all(self.labelled_selfies(selfies) + [("reference", reference)], timings)
-        selfie, reference_side = self._side_by_side([
-            lambda: self.examine(frames, "selfie", timings, liveness=True),
-            lambda: self.examine([reference_rgb], "reference", timings),
-        ])
+        selfie_faces = self.find_selfie_faces(frames, timings)
+        reference_task = self._lanes.submit(self.examine_reference, reference_rgb, timings)
+        selfie = self.examine_selfie(frames, selfie_faces, timings, embed=True)
+        reference_side = reference_task.result()
         match_result = self.match(selfie, reference_side, operating_point)
         (reference_analysis,) = reference_side.analyses
         decision, reasons = decide(
@@ -250,7 +263,7 @@ class Pipeline:
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
         frames = self.decode_all(self.labelled_selfies(selfies), timings)
-        (selfie,) = self._side_by_side([lambda: self.examine(frames, "selfie", timings, embed=False, liveness=True)])
+        selfie = self.examine_selfie(frames, self.find_selfie_faces(frames, timings), timings, embed=False)
         problems = [p for a in selfie.analyses for p in a.problems]
         decision, reasons = decide(problems, [], selfie.liveness.verdict if selfie.liveness else None, None)
         return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, timings)
@@ -259,7 +272,7 @@ class Pipeline:
         operating_point = self.resolve_preset(preset)
         timings = Timings()
         images = self.decode_all([("image1", image1), ("image2", image2)], timings)
-        first, second = self._side_by_side([lambda rgb=rgb: self.examine([rgb], "reference", timings) for rgb in images])
+        first, second = self._side_by_side([lambda rgb=rgb: self.examine_reference(rgb, timings) for rgb in images])
         match_result = self.match(first, second, operating_point)
         no_face = [p for a in first.analyses + second.analyses for p in a.problems if p == "no_face"]
         decision, reasons = decide(no_face, [], None, match_result.matched if match_result else None)
