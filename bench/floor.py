@@ -3,10 +3,10 @@
     python -m bench.floor [--runs 100] [--rounds 3]
 
 Floor of one verify = 2 detector passes + 2 single-face embeddings + one crop per liveness model
-(the runs the service makes), one after another. Measured twice: with every core on each operator
-(the latency floor, the fastest one verify can be if its models run in sequence) and with one thread
-(the compute floor: core-seconds per verify, so cores / compute floor is the most verifies per second
-the machine can do).
+(the runs the service makes), one after another. Measured twice, the runs interleaved: with every
+core on each operator (the latency floor, the fastest one verify can be if its models run in
+sequence) and with one thread (the compute floor: core-seconds per verify, so cores / compute floor
+is the most verifies per second the machine can do).
 
 Then the whole pipeline (decode to decision, no HTTP) on one core over bench.load's image pairs, in
 the same process and minute as the floors: its CPU per verify bounds what any serving layer can reach
@@ -31,16 +31,19 @@ from bench.load import pairs
 from tests.conftest import VERIFY_IMAGES
 
 
-def timed(model: LoadedModel, feed: np.ndarray, runs: int) -> tuple[float, float]:
-    name = model.entry.preprocessing.input_name
-    for _ in range(5):
-        model.session.run(None, {name: feed})
-    samples = []
+def timed(models: list[LoadedModel], feed: np.ndarray, runs: int) -> list[tuple[float, float]]:
+    """p50 and p95 ms of each session of one model; runs interleaved, so a drifting machine slows all alike."""
+    name = models[0].entry.preprocessing.input_name
+    for model in models:
+        for _ in range(5):
+            model.session.run(None, {name: feed})
+    samples: list[list[float]] = [[] for _ in models]
     for _ in range(runs):
-        started = time.perf_counter()
-        model.session.run(None, {name: feed})
-        samples.append((time.perf_counter() - started) * 1000)
-    return float(np.median(samples)), float(np.percentile(samples, 95))
+        for model, values in zip(models, samples, strict=True):
+            started = time.perf_counter()
+            model.session.run(None, {name: feed})
+            values.append((time.perf_counter() - started) * 1000)
+    return [(float(np.median(values)), float(np.percentile(values, 95))) for values in samples]
 
 
 def detector_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
@@ -48,31 +51,37 @@ def detector_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
     return int(np.ceil(height * ratio / ALIGN) * ALIGN), int(np.ceil(width * ratio / ALIGN) * ALIGN)
 
 
-def floor_table(threads: int, runs: int) -> float:
-    """Print each model's latency with `threads` intra-op threads; return the p50 floor of one verify."""
+def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
+    """Print each model's latency per intra-op thread count; return the p50 floor of one verify for each."""
     settings = Settings()
-    sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, threads)
+    trust = load_trust(settings.trust_file)
+    sealed_sets = [open_sealed_set(settings.models_dir, trust, True, threads) for threads in thread_counts]
     selfie = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
     h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
     rng = np.random.default_rng(0)
-    (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
+    detectors = [sealed.by_role("detector")[0] for sealed in sealed_sets]
+    embedders = [sealed.by_role("embedder")[0] for sealed in sealed_sets]
     rows = [
-        (detector.entry.name, f"1x3x{h}x{w}", timed(detector, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
-        (embedder.entry.name, "1x160x160x3", timed(embedder, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
+        (detectors[0].entry.name, f"1x3x{h}x{w}", timed(detectors, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
+        (embedders[0].entry.name, "1x160x160x3", timed(embedders, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
     ]
-    for model in sealed.by_role("liveness"):
-        side = model.entry.preprocessing.size[0]
+    for models in zip(*(sealed.by_role("liveness") for sealed in sealed_sets), strict=True):
+        side = models[0].entry.preprocessing.size[0]
         feed = rng.uniform(0, 1, (1, 3, side, side)).astype(np.float32)
-        rows.append((model.entry.name, f"1x3x{side}x{side}", timed(model, feed, runs), 1))
-    print(f"\nonnxruntime intra-op threads per session: {threads}; runs: {runs}")
-    print(f"{'model':<30} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
-    floor50 = floor95 = 0.0
-    for name, shape, (p50, p95), count in rows:
-        print(f"{name:<30} {shape:<16} {p50:8.2f} {p95:8.2f} {count:>13}")
-        floor50 += p50 * count
-        floor95 += p95 * count
-    print(f"{'floor':<30} {'one /v1/verify':<16} {floor50:8.2f} {floor95:8.2f}")
-    return floor50
+        rows.append((models[0].entry.name, f"1x3x{side}x{side}", timed(list(models), feed, runs), 1))
+    floors = []
+    for index, threads in enumerate(thread_counts):
+        print(f"\nonnxruntime intra-op threads per session: {threads}; runs: {runs} (interleaved with the other thread counts)")
+        print(f"{'model':<30} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
+        floor50 = floor95 = 0.0
+        for name, shape, timings, count in rows:
+            p50, p95 = timings[index]
+            print(f"{name:<30} {shape:<16} {p50:8.2f} {p95:8.2f} {count:>13}")
+            floor50 += p50 * count
+            floor95 += p95 * count
+        print(f"{'floor':<30} {'one /v1/verify':<16} {floor50:8.2f} {floor95:8.2f}")
+        floors.append(floor50)
+    return floors
 
 
 def pipeline_table(rounds: int) -> tuple[float, float]:
@@ -123,8 +132,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the image pairs for the pipeline table")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    latency_floor = floor_table(cores, args.runs)
-    compute_floor = floor_table(1, args.runs)
+    latency_floor, compute_floor = floor_tables([cores, 1], args.runs)
     pipeline_cpu, decode = pipeline_table(args.rounds)
     decode_table(args.rounds)
     capacity = cores * 1000 / compute_floor
