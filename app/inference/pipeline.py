@@ -214,7 +214,8 @@ class Pipeline:
         and liveness, as lane tasks; the embedding is queued first because it is the longest."""
         analyses = [face.result() for face in faces]
         primary = analyses[0]
-        embedding = self._lanes.submit(self.embed, primary.aligned, timings) if embed and not primary.problems else None
+        aligned = primary.aligned if embed and not primary.problems else None
+        embedding = self._lanes.submit(self.embed, aligned, timings) if aligned is not None else None
         liveness = self.score_liveness(frames, analyses, timings)
         return Side(analyses, embedding.result() if embedding else None, liveness)
 
