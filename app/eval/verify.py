@@ -26,10 +26,10 @@ def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | N
     def embedding(path: Path) -> np.ndarray | None:
         timings = Timings()
         try:
-            rgb = pipeline.decode(path.read_bytes(), timings)
+            (image,) = pipeline.check_all([(path.name, path.read_bytes())])
+            return pipeline.examine_reference(image, timings).embedding
         except InputError:
             return None
-        return pipeline.examine_reference(rgb, timings).embedding
 
     return {path: embedding(path) for path in sorted(paths)}
 

@@ -8,7 +8,7 @@ grayscale, alpha, 16-bit and CMYK input to 8-bit RGB. libjpeg writes RGB directl
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -70,8 +70,19 @@ def _reduction_flag(width: int, height: int, work_side: int) -> int:
     return cv2.IMREAD_COLOR_RGB
 
 
-def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
-    """Return an upright HxWx3 uint8 RGB array or raise `InputError`."""
+@dataclass(frozen=True)
+class CheckedImage:
+    """Bytes whose header passed every limit; decoding them cannot over-allocate."""
+
+    data: bytes = field(repr=False)
+    format: str
+    width: int
+    height: int
+
+
+def check_image(data: bytes, limits: ImageLimits) -> CheckedImage:
+    """Refuse from the header alone what must never be decoded: empty, too many bytes, an unknown
+    format, too many pixels. Costs a header parse, so it runs before any image is decoded."""
     if not data:
         raise InputError("empty_image", "image is empty")
     if len(data) > limits.max_bytes:
@@ -86,8 +97,18 @@ def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
             f"image is {width}x{height}; limits are {limits.max_side} px a side and {limits.max_pixels} pixels",
             status=413,
         )
-    flag = _reduction_flag(width, height, limits.work_side) if image_format == "JPEG" else cv2.IMREAD_COLOR_RGB
-    rgb = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+    return CheckedImage(data, image_format, width, height)
+
+
+def decode_checked(image: CheckedImage, work_side: int) -> np.ndarray:
+    """Return an upright HxWx3 uint8 RGB array or raise `InputError` (data the header did not reveal as corrupt)."""
+    flag = _reduction_flag(image.width, image.height, work_side) if image.format == "JPEG" else cv2.IMREAD_COLOR_RGB
+    rgb = cv2.imdecode(np.frombuffer(image.data, dtype=np.uint8), flag)
     if rgb is None or rgb.size == 0:
         raise InputError("corrupt_image", "image data could not be decoded")
     return rgb
+
+
+def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
+    """Check, then decode: an upright HxWx3 uint8 RGB array or `InputError`."""
+    return decode_checked(check_image(data, limits), limits.work_side)

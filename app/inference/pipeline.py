@@ -3,10 +3,11 @@
 Data flows one way: bytes -> image -> faces -> aligned / liveness crops -> scores -> decision.
 Nothing here keeps an image, crop or embedding beyond the call that made it.
 
-Work runs in a small pool of lanes shared by all requests (one per core) with single-threaded
-sessions: both images of a verify decode side by side, the reference is examined in one lane while
-the selfie's faces are found in another, and then the selfie's embedding and each liveness model are
-lane tasks of their own, so the lane that finished the reference takes a share of the selfie's work.
+Every image's header is checked before any lane work. Work then runs in a small pool of lanes shared
+by all requests (one per core) with single-threaded sessions: the reference is decoded and examined
+in one lane task while the selfie is decoded and its faces found in another, and then the selfie's
+embedding and each liveness model are lane tasks of their own, so the lane that finished the
+reference takes a share of the selfie's work.
 That beats splitting every operator over the cores (measured in bench/), and under load the lanes
 are never oversubscribed. Only request threads wait on lane tasks; a lane never waits on another.
 """
@@ -28,16 +29,26 @@ from app.inference.detector import FaceDetector
 from app.inference.embedder import FaceEmbedder, cosine
 from app.inference.errors import InputError
 from app.inference.faces import Face
-from app.inference.imaging import decode_image
+from app.inference.imaging import CheckedImage, check_image, decode_checked
 from app.inference.liveness import LivenessEnsemble, LivenessModel
 from app.inference.policy import Outcome, Policy, Preset, Verdict, decide
 from app.inference.quality import QualityReport, assess
 from app.integrity.gate import SealedSet
 
 Kind = Literal["selfie", "reference"]
+Labelled = tuple[str, CheckedImage]  # ("selfie[0]", ...): the label names the image in error messages
 T = TypeVar("T")
 # Tight crops (forehead to chin) defeat CenterFace; shrinking the face inside a border cures most.
 PADDED_RETRIES = ((0.5, cv2.BORDER_CONSTANT), (0.25, cv2.BORDER_REPLICATE), (1.0, cv2.BORDER_CONSTANT))
+
+
+@contextmanager
+def _labelled(label: str) -> Iterator[None]:
+    """Name the image an input error is about (`selfie[1]: image is empty`)."""
+    try:
+        yield
+    except InputError as error:
+        raise InputError(error.code, f"{label}: {error.detail}", error.status) from None
 
 
 @dataclass
@@ -136,12 +147,19 @@ class Pipeline:
 
     # -- stages -----------------------------------------------------------------------------
 
-    def decode(self, data: bytes, timings: Timings, label: str = "image") -> np.ndarray:
-        with timings.stage("decode"):
-            try:
-                return decode_image(data, self._limits)
-            except InputError as error:
-                raise InputError(error.code, f"{label}: {error.detail}", error.status) from None
+    def check_all(self, labelled: list[tuple[str, bytes]]) -> list[Labelled]:
+        """Every image's header against the limits, before any lane work: an image refused by its header
+        (format, bytes, pixels) costs no decoding or inference."""
+        checked = []
+        for label, data in labelled:
+            with _labelled(label):
+                checked.append((label, check_image(data, self._limits)))
+        return checked
+
+    def decode(self, image: Labelled, timings: Timings) -> np.ndarray:
+        label, checked = image
+        with _labelled(label), timings.stage("decode"):
+            return decode_checked(checked, self._limits.work_side)
 
     def find_faces(self, rgb: np.ndarray) -> list[Face]:
         """Normal pass; then padded passes for tight crops; then a large pass for small faces.
@@ -199,25 +217,28 @@ class Pipeline:
         return LivenessResult(score, self.policy.liveness_verdict(score), point.live_from, point.spoof_below,
                               [float(s) for s in scores], model_scores)
 
-    def examine_reference(self, rgb: np.ndarray, timings: Timings) -> Side:
-        """The face of a reference image and its embedding (whatever its quality); one lane task."""
-        analysis = self.analyse(rgb, "reference", timings)
+    def examine_reference(self, image: Labelled, timings: Timings) -> Side:
+        """A reference image decoded, its face found and embedded (whatever its quality); one lane task."""
+        analysis = self.analyse(self.decode(image, timings), "reference", timings)
         return Side([analysis], self.embed(analysis.aligned, timings) if analysis.aligned is not None else None)
 
-    def find_selfie_faces(self, frames: list[np.ndarray], timings: Timings) -> list[Future[FaceAnalysis]]:
-        """One lane task per selfie frame, started now."""
-        return [self._lanes.submit(self.analyse, rgb, "selfie", timings) for rgb in frames]
+    def _selfie_frame(self, image: Labelled, timings: Timings) -> tuple[np.ndarray, FaceAnalysis]:
+        rgb = self.decode(image, timings)
+        return rgb, self.analyse(rgb, "selfie", timings)
 
-    def examine_selfie(self, frames: list[np.ndarray], faces: list[Future[FaceAnalysis]], timings: Timings,
-                       embed: bool) -> Side:
+    def find_selfie_faces(self, images: list[Labelled], timings: Timings) -> list[Future[tuple[np.ndarray, FaceAnalysis]]]:
+        """One lane task per selfie frame, started now: decode it, find and assess its face."""
+        return [self._lanes.submit(self._selfie_frame, image, timings) for image in images]
+
+    def examine_selfie(self, found: list[Future[tuple[np.ndarray, FaceAnalysis]]], timings: Timings, embed: bool) -> Side:
         """Once the faces are found: the first frame's embedding (a selfie with a problem is not matched)
         and liveness, as lane tasks; the embedding is queued first because it is the longest."""
-        analyses = [face.result() for face in faces]
+        frames, analyses = zip(*(frame.result() for frame in found), strict=True)
         primary = analyses[0]
         aligned = primary.aligned if embed and not primary.problems else None
         embedding = self._lanes.submit(self.embed, aligned, timings) if aligned is not None else None
-        liveness = self.score_liveness(frames, analyses, timings)
-        return Side(analyses, embedding.result() if embedding else None, liveness)
+        liveness = self.score_liveness(list(frames), list(analyses), timings)
+        return Side(list(analyses), embedding.result() if embedding else None, liveness)
 
     def resolve_preset(self, preset_name: str | None) -> tuple[str, Preset]:
         try:
@@ -237,19 +258,15 @@ class Pipeline:
     def labelled_selfies(selfies: list[bytes]) -> list[tuple[str, bytes]]:
         return [(f"selfie[{i}]", data) for i, data in enumerate(selfies)]
 
-    def decode_all(self, labelled: list[tuple[str, bytes]], timings: Timings) -> list[np.ndarray]:
-        """Every image of a request decodes before any model runs: a corrupt one costs no inference."""
-        return self._side_by_side([lambda label=label, data=data: self.decode(data, timings, label) for label, data in labelled])
-
     # -- use cases: the sides of a request run side by side, in lane tasks ---------------------
 
     def verify(self, selfies: list[bytes], reference: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)  # refuse an unknown preset before any work
         timings = Timings()
-        *frames, reference_rgb = self.decode_all(self.labelled_selfies(selfies) + [("reference", reference)], timings)
-        selfie_faces = self.find_selfie_faces(frames, timings)
-        reference_task = self._lanes.submit(self.examine_reference, reference_rgb, timings)
-        selfie = self.examine_selfie(frames, selfie_faces, timings, embed=True)
+        *selfie_images, reference_image = self.check_all(self.labelled_selfies(selfies) + [("reference", reference)])
+        selfie_faces = self.find_selfie_faces(selfie_images, timings)
+        reference_task = self._lanes.submit(self.examine_reference, reference_image, timings)
+        selfie = self.examine_selfie(selfie_faces, timings, embed=True)
         reference_side = reference_task.result()
         match_result = self.match(selfie, reference_side, operating_point)
         (reference_analysis,) = reference_side.analyses
@@ -263,8 +280,8 @@ class Pipeline:
 
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
-        frames = self.decode_all(self.labelled_selfies(selfies), timings)
-        selfie = self.examine_selfie(frames, self.find_selfie_faces(frames, timings), timings, embed=False)
+        selfie_faces = self.find_selfie_faces(self.check_all(self.labelled_selfies(selfies)), timings)
+        selfie = self.examine_selfie(selfie_faces, timings, embed=False)
         problems = [p for a in selfie.analyses for p in a.problems]
         decision, reasons = decide(problems, [], selfie.liveness.verdict if selfie.liveness else None, None)
         return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, timings)
@@ -272,8 +289,8 @@ class Pipeline:
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)
         timings = Timings()
-        images = self.decode_all([("image1", image1), ("image2", image2)], timings)
-        first, second = self._side_by_side([lambda rgb=rgb: self.examine_reference(rgb, timings) for rgb in images])
+        images = self.check_all([("image1", image1), ("image2", image2)])
+        first, second = self._side_by_side([lambda image=image: self.examine_reference(image, timings) for image in images])
         match_result = self.match(first, second, operating_point)
         no_face = [p for a in first.analyses + second.analyses for p in a.problems if p == "no_face"]
         decision, reasons = decide(no_face, [], None, match_result.matched if match_result else None)

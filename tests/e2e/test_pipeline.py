@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from app.config import Settings
+from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline, VerifyResult
 from app.integrity.gate import SealedSet
 from tests.conftest import DATA, LIVENESS, data_file
@@ -138,3 +139,14 @@ def test_lanes_and_concurrent_requests_change_speed_not_results(pipeline: Pipeli
         concurrent = list(clients.map(lambda case: scores(pipeline.verify([image(case[0])], image(case[1]))), cases))
     assert concurrent == sequential
     assert len({score for score, _, _ in sequential}) == len(cases)  # distinct pairs, not one cached answer
+
+
+def test_an_image_refused_by_its_header_costs_no_lane_work(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers are checked before any decoding or inference starts, whichever image is at fault."""
+    started: list[object] = []
+    monkeypatch.setattr(pipeline._lanes, "submit", lambda *task: started.append(task))
+    gif = b"GIF89a" + b"\x00" * 64
+    with pytest.raises(InputError) as caught:
+        pipeline.verify([image("img1.jpg"), image("img3.jpg")], gif)
+    assert (caught.value.code, caught.value.status) == ("unsupported_format", 415)
+    assert caught.value.detail.startswith("reference:") and started == []
