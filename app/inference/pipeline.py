@@ -7,18 +7,18 @@ Every image's header is checked before any lane work. Work then runs in a small 
 by all requests (one per core) with single-threaded sessions: the reference is decoded and examined
 in one lane task while the selfie is decoded and its faces found in another, and then the selfie's
 embedding and each liveness model are lane tasks of their own, so the lane that finished the
-reference takes a share of the selfie's work.
-That beats splitting every operator over the cores (measured in bench/), and under load the lanes
-are never oversubscribed. Only request threads wait on lane tasks; a lane never waits on another.
+reference takes a share of the selfie's work. That beats splitting every operator over the cores
+(measured in bench/), and under load the lanes are never oversubscribed. Only request threads wait
+on lane tasks; a lane never waits on another.
 """
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -37,7 +37,6 @@ from app.integrity.gate import SealedSet
 
 Kind = Literal["selfie", "reference"]
 Labelled = tuple[str, CheckedImage]  # ("selfie[0]", ...): the label names the image in error messages
-T = TypeVar("T")
 # Tight crops (forehead to chin) defeat CenterFace; shrinking the face inside a border cures most.
 PADDED_RETRIES = ((0.5, cv2.BORDER_CONSTANT), (0.25, cv2.BORDER_REPLICATE), (1.0, cv2.BORDER_CONSTANT))
 
@@ -76,6 +75,9 @@ class FaceAnalysis:
     quality: QualityReport | None = None
     problems: list[str] = field(default_factory=list)
     aligned: np.ndarray | None = field(default=None, repr=False)
+
+
+Frame = tuple[np.ndarray, FaceAnalysis]  # a decoded selfie frame and what was found in it
 
 
 @dataclass
@@ -130,11 +132,6 @@ class Pipeline:
             [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness.fusion
         )
         self._lanes = ThreadPoolExecutor(max_workers=settings.lanes, thread_name_prefix="faceseal-lane")
-
-    def _side_by_side(self, calls: list[Callable[[], T]]) -> list[T]:
-        """Run independent calls in the lanes; results in call order, or the first call's error in that order."""
-        futures = [self._lanes.submit(call) for call in calls]
-        return [future.result() for future in futures]
 
     def warm_up(self) -> None:
         """Run each model once at serving shapes so the first request does not pay for allocation."""
@@ -205,9 +202,9 @@ class Pipeline:
         with timings.stage("liveness"):
             return model.score(pairs)
 
-    def score_liveness(self, frames: list[np.ndarray], analyses: list[FaceAnalysis], timings: Timings) -> LivenessResult | None:
+    def score_liveness(self, frames: list[Frame], timings: Timings) -> LivenessResult | None:
         """Mean fused P(real) over the frames that hold exactly one usable face; each model in its own lane task."""
-        pairs = [(rgb, a.face) for rgb, a in zip(frames, analyses, strict=True) if a.face and "multiple_faces" not in a.problems]
+        pairs = [(rgb, a.face) for rgb, a in frames if a.face and "multiple_faces" not in a.problems]
         if not pairs:
             return None
         futures = {m.name: self._lanes.submit(self.score_with, m, pairs, timings) for m in self._liveness.models}
@@ -222,23 +219,24 @@ class Pipeline:
         analysis = self.analyse(self.decode(image, timings), "reference", timings)
         return Side([analysis], self.embed(analysis.aligned, timings) if analysis.aligned is not None else None)
 
-    def _selfie_frame(self, image: Labelled, timings: Timings) -> tuple[np.ndarray, FaceAnalysis]:
+    def _selfie_frame(self, image: Labelled, timings: Timings) -> Frame:
         rgb = self.decode(image, timings)
         return rgb, self.analyse(rgb, "selfie", timings)
 
-    def find_selfie_faces(self, images: list[Labelled], timings: Timings) -> list[Future[tuple[np.ndarray, FaceAnalysis]]]:
+    def find_selfie_faces(self, images: list[Labelled], timings: Timings) -> list[Future[Frame]]:
         """One lane task per selfie frame, started now: decode it, find and assess its face."""
         return [self._lanes.submit(self._selfie_frame, image, timings) for image in images]
 
-    def examine_selfie(self, found: list[Future[tuple[np.ndarray, FaceAnalysis]]], timings: Timings, embed: bool) -> Side:
+    def examine_selfie(self, found: list[Future[Frame]], timings: Timings, embed: bool) -> Side:
         """Once the faces are found: the first frame's embedding (a selfie with a problem is not matched)
         and liveness, as lane tasks; the embedding is queued first because it is the longest."""
-        frames, analyses = zip(*(frame.result() for frame in found), strict=True)
+        frames = [frame.result() for frame in found]
+        analyses = [analysis for _, analysis in frames]
         primary = analyses[0]
         aligned = primary.aligned if embed and not primary.problems else None
         embedding = self._lanes.submit(self.embed, aligned, timings) if aligned is not None else None
-        liveness = self.score_liveness(list(frames), list(analyses), timings)
-        return Side(list(analyses), embedding.result() if embedding else None, liveness)
+        liveness = self.score_liveness(frames, timings)
+        return Side(analyses, embedding.result() if embedding else None, liveness)
 
     def resolve_preset(self, preset_name: str | None) -> tuple[str, Preset]:
         try:
@@ -289,8 +287,9 @@ class Pipeline:
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
         operating_point = self.resolve_preset(preset)
         timings = Timings()
-        images = self.check_all([("image1", image1), ("image2", image2)])
-        first, second = self._side_by_side([lambda image=image: self.examine_reference(image, timings) for image in images])
+        tasks = [self._lanes.submit(self.examine_reference, image, timings)
+                 for image in self.check_all([("image1", image1), ("image2", image2)])]
+        first, second = (task.result() for task in tasks)
         match_result = self.match(first, second, operating_point)
         no_face = [p for a in first.analyses + second.analyses for p in a.problems if p == "no_face"]
         decision, reasons = decide(no_face, [], None, match_result.matched if match_result else None)
