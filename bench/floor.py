@@ -140,7 +140,8 @@ def main() -> None:
           f"   capacity: {cores} cores / compute floor = {capacity:.2f} verifies/s")
     print(f"pipeline ceiling: {cores} cores / {pipeline_cpu:.1f} ms = {cores * 1000 / pipeline_cpu:.2f} verifies/s"
           f" = {compute_floor / pipeline_cpu:.2f} x capacity (no serving layer can do better with these images)")
-    print(f"decoding alone ({decode:.1f} ms per verify) caps throughput at {compute_floor / (compute_floor + decode):.2f} x capacity")
+    print(f"decoding alone ({decode:.1f} ms per verify) caps throughput at "
+          f"{compute_floor / (compute_floor + decode):.2f} x capacity")
     print(f"perfect split of the pipeline over {cores} cores: {pipeline_cpu / cores:.1f} ms = "
           f"{pipeline_cpu / cores / latency_floor:.2f} x latency floor (a bound on p50 at c=1, before HTTP)")
     print(f"python -m bench.load --floor-ms {latency_floor:.1f} --compute-floor-ms {compute_floor:.1f}"

@@ -1,6 +1,7 @@
 """Service under load: a bounded async load generator against a real server on 127.0.0.1.
 
-    python -m bench.load [--duration 15] [--concurrency 1 2 4 8 16] [--floor-ms F --compute-floor-ms C --pipeline-cpu-ms P]
+    python -m bench.load [--duration 15] [--concurrency 1 2 4 8 16]
+                         [--floor-ms F --compute-floor-ms C --pipeline-cpu-ms P]
 
 Starts `faceseal serve`, sends real /v1/verify requests (dev image pairs) at each concurrency
 for a fixed time, and prints throughput, latency percentiles, errors, server CPU% (and CPU ms per

@@ -24,9 +24,10 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "WEBP": (b"RIFF",),
 }
 # The REDUCED_GRAYSCALE_n flags carry only the scale; IMREAD_COLOR_RGB makes them colour, in RGB order.
-REDUCED_FLAGS = tuple(
-    (factor, scale_flag | cv2.IMREAD_COLOR_RGB)
-    for factor, scale_flag in ((8, cv2.IMREAD_REDUCED_GRAYSCALE_8), (4, cv2.IMREAD_REDUCED_GRAYSCALE_4), (2, cv2.IMREAD_REDUCED_GRAYSCALE_2))
+REDUCED_FLAGS = (
+    (8, cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_COLOR_RGB),
+    (4, cv2.IMREAD_REDUCED_GRAYSCALE_4 | cv2.IMREAD_COLOR_RGB),
+    (2, cv2.IMREAD_REDUCED_GRAYSCALE_2 | cv2.IMREAD_COLOR_RGB),
 )
 
 
