@@ -108,8 +108,3 @@ def decode_checked(image: CheckedImage, work_side: int) -> np.ndarray:
     if rgb is None or rgb.size == 0:
         raise InputError("corrupt_image", "image data could not be decoded")
     return rgb
-
-
-def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
-    """Check, then decode: an upright HxWx3 uint8 RGB array or `InputError`."""
-    return decode_checked(check_image(data, limits), limits.work_side)

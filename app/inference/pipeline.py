@@ -198,7 +198,7 @@ class Pipeline:
             (embedding,) = self._embedder.embed([aligned])
             return embedding
 
-    def score_with(self, model: LivenessModel, pairs: list[tuple[np.ndarray, Face]], timings: Timings) -> np.ndarray:
+    def _score_with(self, model: LivenessModel, pairs: list[tuple[np.ndarray, Face]], timings: Timings) -> np.ndarray:
         with timings.stage("liveness"):
             return model.score(pairs)
 
@@ -207,7 +207,7 @@ class Pipeline:
         pairs = [(rgb, a.face) for rgb, a in frames if a.face and "multiple_faces" not in a.problems]
         if not pairs:
             return None
-        futures = {m.name: self._lanes.submit(self.score_with, m, pairs, timings) for m in self._liveness.models}
+        futures = {m.name: self._lanes.submit(self._score_with, m, pairs, timings) for m in self._liveness.models}
         scores, model_scores = self._liveness.fuse({name: future.result() for name, future in futures.items()})
         score = float(np.mean(scores))
         point = self.policy.liveness

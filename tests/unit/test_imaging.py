@@ -13,9 +13,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.inference.errors import InputError
-from app.inference.imaging import ImageLimits, decode_image
+from app.inference.imaging import ImageLimits, check_image, decode_checked
 
 LIMITS = ImageLimits(max_bytes=5_000_000, max_pixels=20_000_000, max_side=8000, work_side=800)
+
+
+def decode_image(data: bytes, limits: ImageLimits) -> np.ndarray:
+    """What the pipeline does to each upload: the header checked, then the pixels decoded."""
+    return decode_checked(check_image(data, limits), limits.work_side)
 
 
 def _gradient(width: int = 64, height: int = 48) -> np.ndarray:
