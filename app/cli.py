@@ -117,29 +117,41 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pipeline() -> "Pipeline":
+def _pipeline(draft_policy: Path | None = None) -> "Pipeline":
+    """The sealed pipeline; under `draft_policy` instead of the sealed policy for calibration, which must
+    score with the draft's capture rules before the draft can be sealed."""
+    import dataclasses
+
     from app.inference.pipeline import Pipeline  # heavy: only for the commands that run models
 
     settings = Settings()
-    return Pipeline(open_models(settings), settings)
+    sealed = open_models(settings)
+    if draft_policy is not None:
+        sealed = dataclasses.replace(sealed, policy_bytes=draft_policy.read_bytes())
+    return Pipeline(sealed, settings)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from app.eval.liveness import evaluate_liveness
+    from app.eval.liveness import evaluate_liveness, format_table
     from app.eval.plots import plot_liveness, plot_verify
     from app.eval.verify import evaluate_verify
 
     pipeline = _pipeline()
     if args.what == "verify":
-        report, scores = evaluate_verify(pipeline, args.data)
+        if len(args.data) > 1:
+            print("eval verify takes one --data folder", file=sys.stderr)
+            return 2
+        report, scores = evaluate_verify(pipeline, args.data[0])
         if args.plot:
             plot_verify(scores, args.plot)
     else:
-        report, results = evaluate_liveness(pipeline, args.data)
+        report, scored = evaluate_liveness(pipeline, args.data)
+        print(format_table(report))
         if args.plot:
-            plot_liveness(results, pipeline.policy.liveness, args.plot)
+            plot_liveness(scored, pipeline.policy.liveness, args.plot)
     text = json.dumps(report, indent=2, default=float)
-    print(text)
+    if args.what == "verify" or not args.json:
+        print(text)
     if args.json:
         args.json.write_text(text + "\n")
     return 0
@@ -147,11 +159,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from app.eval.calibrate import calibrate
+    from app.inference.policy import Policy
 
-    text = calibrate(_pipeline(), args.verify_data, args.liveness_data, args.version, args.apcer, args.bpcer)
+    draft = Policy.from_bytes(args.draft.read_bytes())
+    text = calibrate(_pipeline(args.draft), draft, args.verify_data, args.liveness_data, args.version, args.apcer, args.bpcer)
     args.out.write_text(text)
     print(text)
-    print(f"written to {args.out}; rebuild the lock: faceseal models build --update-lock")
+    print(f"written to {args.out}; seal it: faceseal models build --update-lock --signing-key KEY")
     return 0
 
 
@@ -187,14 +201,17 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="evaluate on a labelled folder")
     evaluate.add_argument("what", choices=["verify", "liveness"])
-    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--data", type=Path, required=True, action="append",
+                          help="labelled folder; liveness takes several (sources are validated leave-one-out)")
     evaluate.add_argument("--json", type=Path)
     evaluate.add_argument("--plot", type=Path)
     evaluate.set_defaults(run=cmd_eval)
 
     calibration = commands.add_parser("calibrate", help="derive the policy's operating points from labelled data")
     calibration.add_argument("--verify-data", type=Path, required=True)
-    calibration.add_argument("--liveness-data", type=Path, required=True)
+    calibration.add_argument("--liveness-data", type=Path, required=True, action="append")
+    calibration.add_argument("--draft", type=Path, default=Path("models/policy.toml"),
+                             help="policy whose capture rules, flip averaging and margins are kept")
     calibration.add_argument("--version", required=True)
     calibration.add_argument("--apcer", type=float, default=0.01)
     calibration.add_argument("--bpcer", type=float, default=0.05)

@@ -6,7 +6,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.inference.imaging import ImageLimits
-from app.inference.quality import QualityLimits
 from app.integrity.trust import DEFAULT_TRUST_FILE
 
 
@@ -35,17 +34,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(8, ge=2)
     body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
 
-    # Detection and quality
+    # Detection
     detector_long_side: int = Field(480, ge=128, le=2048)
     detector_large_side: int = Field(1280, ge=256, le=4096)
     detector_score: float = Field(0.5, gt=0, lt=1)
     dominant_face_ratio: float = Field(0.4, gt=0, le=1, description="second face area / first above this = multiple_faces")
-    min_eye_distance_px: float = 12.0
-    min_sharpness: float = 8.0
-    min_brightness: float = 35.0
-    max_brightness: float = 225.0
-    max_yaw: float = 0.6
-    max_roll_deg: float = 45.0
 
     # Auth, logging
     api_keys_file: Path | None = None
@@ -57,9 +50,3 @@ class Settings(BaseSettings):
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.detector_large_side)
-
-    def quality_limits(self) -> QualityLimits:
-        return QualityLimits(
-            self.min_eye_distance_px, self.min_sharpness, self.min_brightness, self.max_brightness,
-            self.max_yaw, self.max_roll_deg,
-        )

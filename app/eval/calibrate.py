@@ -1,67 +1,90 @@
-"""`faceseal calibrate`: derive the policy's operating points from labelled data.
+"""`faceseal calibrate`: derive the policy's fusion, operating points and match presets from labelled data.
 
-Match presets: the threshold at which at most `fmr_target` of all impostor pairs would match
-(pooled over every pair set). Liveness: `live` needs P(real) at or above the score that at most
-`apcer_target` of attacks reach; `spoof` is called below the score that at most `bpcer_target` of
-bona fide faces fall under. The gap between the two is the `uncertain` band.
+Liveness: `app/eval/fusion.py` (fusion chosen and thresholds set with leave-one-source-out
+validation, clear of every sample by the measured margin). Match presets: the threshold at which at
+most `fmr_target` of impostor pairs match, moved up until no pair lies within the match margin.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from app.eval.liveness import evaluate_liveness
+from app.eval.datasets import liveness_samples
+from app.eval.fusion import clear_of, fit_liveness, judged_only
+from app.eval.liveness import score_samples
 from app.eval.metrics import threshold_at_fmr
 from app.eval.verify import evaluate_verify
-from app.inference.liveness import FUSION_RULE
 from app.inference.pipeline import Pipeline
+from app.inference.policy import Policy
 
 FMR_PRESETS = {"fmr_1e-2": 1e-2, "fmr_1e-3": 1e-3, "fmr_1e-4": 1e-4}
 
 
+def _toml_table(name: str, values: dict[str, object]) -> list[str]:
+    return ["", f"[{name}]", *(f"{key} = {_toml_value(value)}" for key, value in values.items())]
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'"{k}" = {_toml_value(v)}' for k, v in value.items()) + " }"
+    return str(value)
+
+
 def calibrate(
-    pipeline: Pipeline, verify_root: Path, liveness_root: Path, version: str, apcer_target: float, bpcer_target: float
+    pipeline: Pipeline, draft: Policy, verify_root: Path, liveness_roots: Sequence[Path], version: str,
+    apcer_target: float, bpcer_target: float,
 ) -> str:
-    """Return the text of a new policy file (full float precision: rounding could move a boundary)."""
+    """Return the text of a new policy file. `pipeline` must run under `draft`, whose capture rules,
+    `flip_average` and margins are kept (they decide which captures are valid and how far a boundary
+    must stay from every sample); fusion, thresholds and presets are recomputed. Full float precision:
+    rounding could move a boundary."""
     _, pair_scores = evaluate_verify(pipeline, verify_root)
     impostor = np.concatenate([s.impostor for s in pair_scores])
-    genuine_count = sum(s.genuine.size for s in pair_scores)
-    _, results = evaluate_liveness(pipeline, liveness_root)
-    real = np.array([p for s, p, _ in results if s.real and p is not None])
-    spoof = np.array([p for s, p, _ in results if not s.real and p is not None])
-    live_from = threshold_at_fmr(spoof, apcer_target)
-    spoof_below = min(float(np.quantile(real, bpcer_target)), live_from)
+    every_pair = np.concatenate([np.concatenate([s.genuine, s.impostor]) for s in pair_scores])
+    samples = [scored for root in liveness_roots for scored in score_samples(pipeline, liveness_samples(root))]
+    models = sorted(draft.liveness.weights)
+    fit = fit_liveness(samples, models, apcer_target, bpcer_target, draft.liveness.margin)
+    judged = judged_only(samples)
     lines = [
         "# Decision policy, sealed with the models: its SHA-256 is recorded in models.lock.",
-        "# Written by `faceseal calibrate` (method: app/eval/calibrate.py; data: README, Calibration).",
+        "# Written by `faceseal calibrate` (method: app/eval/calibrate.py; data and margins: README, Calibration).",
         f'version = "{version}"',
-        'default_preset = "fmr_1e-3"',
-        "",
-        "[calibration]",
-        f"verify_data = \"{verify_root.name}\"",
-        f"impostor_pairs = {impostor.size}",
-        f"genuine_pairs = {genuine_count}",
-        f"liveness_data = \"{liveness_root.name}\"",
-        f"bona_fide = {real.size}",
-        f"attacks = {spoof.size}",
-        f"apcer_target = {apcer_target}",
-        f"bpcer_target = {bpcer_target}",
+        f'default_preset = "{draft.default_preset}"',
     ]
+    lines += _toml_table("calibration", {
+        "verify_data": verify_root.name,
+        "impostor_pairs": int(impostor.size),
+        "genuine_pairs": int(every_pair.size - impostor.size),
+        "liveness_data": [root.name for root in liveness_roots],
+        "liveness_sources": len({s.sample.group for s in samples}),
+        "valid_bona_fide": sum(s.sample.real for s in judged),
+        "valid_attacks": sum(not s.sample.real for s in judged),
+        "fusion_chosen": fit.fusion.name,
+        "apcer_target": apcer_target,
+        "bpcer_target": bpcer_target,
+    })
+    lines += _toml_table("capture", draft.capture.model_dump())
+    lines += _toml_table("match", {"margin": draft.match.margin})
     for name, target in FMR_PRESETS.items():
-        measurable = impostor.size * target >= 1
-        lines += [
-            "",
-            f'[match.presets."{name}"]',
-            f"fmr_target = {target}",
-            f"threshold = {threshold_at_fmr(impostor, target)!r}",
-            f"# {'measured' if measurable else 'not measurable with this many impostors: above the highest seen'}",
-        ]
-    lines += [
-        "",
-        "[liveness]",
-        f"live_from = {live_from!r}",
-        f"spoof_below = {spoof_below!r}",
-        f'fusion = "{FUSION_RULE}"',
-        "",
-    ]
-    return "\n".join(lines)
+        threshold = clear_of(every_pair, threshold_at_fmr(impostor, target), draft.match.margin, upwards=True)
+        measurable = "measured" if impostor.size * target >= 1 else "not measurable with this many impostors: above the highest seen"
+        lines += [*_toml_table(f'match.presets."{name}"', {"fmr_target": target, "threshold": threshold}), f"# {measurable}"]
+    lines += _toml_table("liveness", {
+        "fusion": "weighted_logit",
+        "weights": fit.fusion.weights,
+        "bias": fit.fusion.bias,
+        "flip_average": draft.liveness.flip_average,
+        "live_from": fit.live_from,
+        "spoof_below": fit.spoof_below,
+        "margin": draft.liveness.margin,
+    })
+    return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.eval.datasets import LivenessSample
+from app.eval.fusion import ScoredSample
 from app.eval.verify import PairScores
 from app.inference.policy import LivenessPoint
 
@@ -68,9 +68,10 @@ def plot_verify(scores: list[PairScores], path: Path) -> None:
     cv2.imwrite(str(path), np.hstack([roc, hist]))
 
 
-def plot_liveness(results: list[tuple[LivenessSample, float | None, str]], point: LivenessPoint, path: Path) -> None:
-    real = np.array([p for s, p, _ in results if s.real and p is not None])
-    spoof = np.array([p for s, p, _ in results if not s.real and p is not None])
+def plot_liveness(scored: list[ScoredSample], point: LivenessPoint, path: Path) -> None:
+    """Valid captures only: a capture sent back for a retake has no liveness score."""
+    real = np.array([s.score for s in scored if s.sample.real and s.score is not None])
+    spoof = np.array([s.score for s in scored if not s.sample.real and s.score is not None])
     marks = [point.spoof_below, point.live_from]
     hist = _histogram_panel([("bona fide", real), ("attack", spoof)], 0.0, 1.0, marks)
     roc = _roc_panel([("liveness", real, spoof)])

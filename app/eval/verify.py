@@ -27,7 +27,7 @@ def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | N
         timings = Timings()
         try:
             (image,) = pipeline.check_all([(path.name, path.read_bytes())])
-            return pipeline.examine_reference(image, timings).embedding
+            return pipeline.examine_reference(image, timings).embeddings[0]
         except InputError:
             return None
 

@@ -2,78 +2,64 @@
 
 Each model's lock contract says how to crop (a square of `crop_scale` x the larger box side,
 either mirror-padded where it leaves the image or shifted to stay inside it, as each model was
-trained), its colour order, normalisation and which logit means "real". Fusion rule
-(`geometric_mean_of_group_means`): probabilities of models in one `fusion_group` are averaged
-(Silent-Face's own rule for its two scales), then the groups are combined by geometric mean, so a
-face is called live only when every independent family agrees.
+trained), its colour order, normalisation and which logit means "real". Each model gives the
+log-odds of "real" (optionally averaged with the mirror image's: a live face is symmetric evidence,
+a glare or moire stripe need not be); the policy's sealed weights combine them
+(`weighted_logit`: a logistic model over the models' log-odds, chosen and fitted by
+leave-one-source-out calibration, see app/eval/calibrate.py).
 """
+
+import math
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
 from app.inference.faces import Face
+from app.inference.policy import LivenessPoint
 from app.integrity.lockfile import ModelEntry
 
-FUSION_RULE = "geometric_mean_of_group_means"
 
+def _sample(rgb: np.ndarray, left: float, top: float, width: float, height: float, out: tuple[int, int],
+            interpolation: int, border: int) -> np.ndarray:
+    """The window [left, left + width) x [top, top + height) resampled to `out` (columns, rows) pixels with
+    sub-pixel accuracy, pixel centres placed as `cv2.resize` places them; only the window is computed,
+    and `border` fills what lies outside the image.
 
-def _resize(crop: np.ndarray, size: int) -> np.ndarray:
-    interpolation = cv2.INTER_LANCZOS4 if crop.shape[0] < size else cv2.INTER_AREA
-    return cv2.resize(crop, (size, size), interpolation=interpolation)
-
-
-def _source_span(start: int, length: int, limit: int) -> tuple[int, int, int, int] | None:
-    """Image rows (or columns) [lo, hi) and the (before, after) mirror padding that yield indices
-    start..start+length-1 under BORDER_REFLECT_101; None if one reflection is not enough."""
-    before, after = max(0, -start), max(0, start + length - limit)
-    if max(before, after) >= limit:
-        return None
-    lo, hi = max(start, 0), min(start + length, limit)
-    if before:
-        hi = max(hi, before + 1)  # the mirrored rows come from inside the image
-    if after:
-        lo = min(lo, limit - 1 - after)
-    return lo, hi, before, after
-
-
-def _folded(start: int, length: int, limit: int) -> np.ndarray:
-    """Indices folded into the image as BORDER_REFLECT_101 does at any distance (repeated mirroring)."""
-    period = 2 * (limit - 1) or 1
-    folded = np.arange(start, start + length) % period
-    return np.where(folded < limit, folded, period - folded)
+    The window moves continuously with the face box. Cutting it at integer pixel edges, or resampling
+    through an intermediate whose size is rounded from the box, makes a liveness score jump when a box
+    coordinate that differs by 1e-4 px between CPUs crosses an edge (measured: one model's P(real) 0.35
+    vs 0.19 for one dev face between two onnxruntime optimisation levels).
+    """
+    step_x, step_y = width / out[0], height / out[1]
+    to_source = np.array([[step_x, 0.0, left + step_x / 2 - 0.5], [0.0, step_y, top + step_y / 2 - 0.5]])
+    return cv2.warpAffine(rgb, to_source, out, flags=interpolation | cv2.WARP_INVERSE_MAP, borderMode=border)
 
 
 def reflect_pad_crop(rgb: np.ndarray, face: Face, scale: float, size: int) -> np.ndarray:
-    """Square crop centred on the box; parts outside the image mirror it (BORDER_REFLECT_101).
-
-    Only the crop window (plus the rows and columns it mirrors) is copied, never the whole image."""
+    """Square crop of side `scale` x the larger box side, centred on the box; parts outside the image
+    mirror it (BORDER_REFLECT_101). Enlarged with LANCZOS4; shrunk by area averaging, through a sampling
+    at a whole multiple of the output size, so the averaging blocks never depend on a rounded box size."""
     cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-    side = int(scale * max(face.width, face.height))
-    x0, y0 = round(cx - side / 2), round(cy - side / 2)
-    height, width = rgb.shape[:2]
-    rows, columns = _source_span(y0, side, height), _source_span(x0, side, width)
-    if rows is None or columns is None:  # crop more than twice the image: fold every index
-        return _resize(rgb[np.ix_(_folded(y0, side, height), _folded(x0, side, width))], size)
-    (top, bottom, pad_top, pad_bottom), (left, right, pad_left, pad_right) = rows, columns
-    window = rgb[top:bottom, left:right]
-    if pad_top or pad_bottom or pad_left or pad_right:
-        window = cv2.copyMakeBorder(window, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REFLECT_101)
-    y, x = y0 - top + pad_top, x0 - left + pad_left
-    return _resize(window[y : y + side, x : x + side], size)
+    side = scale * max(face.width, face.height, 1.0)
+    left, top = cx - side / 2, cy - side / 2
+    if side <= size:
+        return _sample(rgb, left, top, side, side, (size, size), cv2.INTER_LANCZOS4, cv2.BORDER_REFLECT_101)
+    fine = size * math.ceil(side / size)
+    window = _sample(rgb, left, top, side, side, (fine, fine), cv2.INTER_LINEAR, cv2.BORDER_REFLECT_101)
+    return cv2.resize(window, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def shift_inside_crop(rgb: np.ndarray, face: Face, scale: float, size: int) -> np.ndarray:
-    """Silent-Face's crop: the scaled box (scale capped to fit) shifted to stay inside the image."""
+    """Silent-Face's crop: the scaled box (scale capped to fit) shifted to stay inside the image, resized
+    bilinearly to the model's square input as upstream does (in one sampling step)."""
     height, width = rgb.shape[:2]
     scale = min((height - 1) / max(face.height, 1), (width - 1) / max(face.width, 1), scale)
     new_w, new_h = face.width * scale, face.height * scale
     cx, cy = face.box[0] + face.width / 2, face.box[1] + face.height / 2
-    left, top = cx - new_w / 2, cy - new_h / 2
-    left = min(max(left, 0.0), width - 1 - new_w)
-    top = min(max(top, 0.0), height - 1 - new_h)
-    crop = rgb[int(top) : int(top + new_h) + 1, int(left) : int(left + new_w) + 1]
-    return cv2.resize(crop, (size, size))
+    left = min(max(cx - new_w / 2, 0.0), width - 1 - new_w)
+    top = min(max(cy - new_h / 2, 0.0), height - 1 - new_h)
+    return _sample(rgb, left, top, new_w, new_h, (size, size), cv2.INTER_LINEAR, cv2.BORDER_REPLICATE)
 
 
 CROPS = {"reflect_pad": reflect_pad_crop, "shift_inside": shift_inside_crop}
@@ -82,15 +68,13 @@ CROPS = {"reflect_pad": reflect_pad_crop, "shift_inside": shift_inside_crop}
 class LivenessModel:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry) -> None:
         contract = entry.preprocessing
-        if not (contract.size and contract.crop_scale and contract.crop_mode and contract.real_index is not None
-                and contract.fusion_group):
+        if not (contract.size and contract.crop_scale and contract.crop_mode and contract.real_index is not None):
             raise ValueError(f"{entry.name}: liveness contract is incomplete")
         self.name = entry.name
-        self.group = contract.fusion_group
+        self.crop_scale = contract.crop_scale
         self._session = session
         self._input = contract.input_name
         self._size = contract.size[0]
-        self._scale = contract.crop_scale
         self._crop = CROPS[contract.crop_mode]
         self._bgr = contract.colour == "BGR"
         self._mean = np.float32(contract.mean)
@@ -98,35 +82,42 @@ class LivenessModel:
         self._real = contract.real_index
 
     def crop(self, rgb: np.ndarray, face: Face) -> np.ndarray:
-        crop = self._crop(rgb, face, self._scale, self._size)
+        crop = self._crop(rgb, face, self.crop_scale, self._size)
         return crop[:, :, ::-1] if self._bgr else crop
 
-    def real_probability(self, crops: list[np.ndarray]) -> np.ndarray:
-        """P(real) per crop, from a softmax over the logits."""
+    def real_log_odds(self, crops: list[np.ndarray]) -> np.ndarray:
+        """log(P(real) / P(not real)) per crop, straight from the logits (no softmax to saturate):
+        the real logit minus the log-sum-exp of the others."""
         batch = (np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2) - self._mean) * self._inv_std
         (logits,) = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        return probabilities[:, self._real]
+        logits = logits.astype(np.float64)
+        others = np.delete(logits, self._real, axis=1)
+        peak = others.max(axis=1, keepdims=True)
+        return logits[:, self._real] - (peak[:, 0] + np.log(np.exp(others - peak).sum(axis=1)))
 
-    def score(self, frames: list[tuple[np.ndarray, Face]]) -> np.ndarray:
-        """P(real) per frame: this model's own crop of each frame's face."""
-        return self.real_probability([self.crop(rgb, face) for rgb, face in frames])
+    def score(self, frames: list[tuple[np.ndarray, Face]], flip_average: bool) -> np.ndarray:
+        """Log-odds of real per frame from this model's own crop of each frame's face, averaged with the
+        mirrored crop's when `flip_average` (one batch either way)."""
+        crops = [self.crop(rgb, face) for rgb, face in frames]
+        if not flip_average:
+            return self.real_log_odds(crops)
+        both = self.real_log_odds(crops + [crop[:, ::-1] for crop in crops])
+        return (both[: len(crops)] + both[len(crops) :]) / 2
 
 
 class LivenessEnsemble:
     """The fusion of independent models; each model scores on its own, so they can run in parallel."""
 
-    def __init__(self, models: list[LivenessModel], rule: str) -> None:
-        if rule != FUSION_RULE:
-            raise ValueError(f"unsupported liveness fusion rule {rule!r}")
+    def __init__(self, models: list[LivenessModel], point: LivenessPoint) -> None:
+        names = sorted(model.name for model in models)
+        if sorted(point.weights) != names:
+            raise ValueError(f"policy fusion weights name {sorted(point.weights)}, the lock's liveness models are {names}")
         self.models = models
+        self.point = point
+        # The tightest crop decides whether a capture leaves the liveness models enough context.
+        self.tightest_crop_scale = min(model.crop_scale for model in models)
 
-    def fuse(self, per_model: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
-        """Fused P(real) per frame from each model's `score`, and each model's mean P(real) (for the audit)."""
-        groups: dict[str, list[np.ndarray]] = {}
-        for model in self.models:
-            groups.setdefault(model.group, []).append(per_model[model.name])
-        group_means = np.stack([np.mean(members, axis=0) for members in groups.values()])
-        fused = np.exp(np.mean(np.log(np.clip(group_means, 1e-12, 1.0)), axis=0))
-        return fused, {name: float(np.mean(scores)) for name, scores in per_model.items()}
+    def fuse(self, per_model: dict[str, np.ndarray]) -> np.ndarray:
+        """Fused P(real) per frame from each model's log-odds (`score`)."""
+        log_odds = self.point.bias + sum(weight * per_model[name] for name, weight in self.point.weights.items())
+        return 1.0 / (1.0 + np.exp(-log_odds))

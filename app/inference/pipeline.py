@@ -12,6 +12,7 @@ reference takes a share of the selfie's work. That beats splitting every operato
 on lane tasks; a lane never waits on another.
 """
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from app.inference.errors import InputError
 from app.inference.faces import Face
 from app.inference.imaging import CheckedImage, check_image, decode_checked
 from app.inference.liveness import LivenessEnsemble, LivenessModel
-from app.inference.policy import Outcome, Policy, Preset, Verdict, decide
+from app.inference.policy import Evidence, Outcome, Policy, Preset, Verdict, decide
 from app.inference.quality import QualityReport, assess
 from app.integrity.gate import SealedSet
 
@@ -82,21 +83,38 @@ Frame = tuple[np.ndarray, FaceAnalysis]  # a decoded selfie frame and what was f
 
 @dataclass
 class LivenessResult:
-    score: float
+    """Per frame: fused P(real), verdict and each model's log-odds (None where the frame's capture did not
+    allow liveness to be judged). The overall verdict is the worst frame's: one frame not judged live
+    can never be outvoted by others, so adding frames cannot turn a rejected spoof into an approval."""
+
     verdict: Verdict
+    score: float  # the lowest judged frame's fused P(real)
     threshold: float
     spoof_below: float
-    frame_scores: list[float]
-    model_scores: dict[str, float]
+    frame_scores: list[float | None]
+    frame_verdicts: list[Verdict | None]
+    model_log_odds: dict[str, list[float | None]]
 
 
 @dataclass
 class MatchResult:
-    score: float
+    """Every comparable frame against the reference; the match holds only when every frame matches."""
+
+    score: float  # the lowest frame's cosine
     threshold: float
     preset: str
     fmr_target: float
     matched: bool
+    frame_scores: list[float | None] = field(default_factory=list)
+
+
+@dataclass
+class BindingResult:
+    """Do the selfie frames show one person? Every pair of frames with a face must match."""
+
+    consistent: bool | None  # None: fewer than two frames could be compared
+    lowest_similarity: float | None
+    threshold: float
 
 
 @dataclass
@@ -104,7 +122,7 @@ class Side:
     """One side of a request (the selfie frames, or one reference image) and what its lane tasks found."""
 
     analyses: list[FaceAnalysis]
-    embedding: np.ndarray | None = field(default=None, repr=False)
+    embeddings: list[np.ndarray | None] = field(default_factory=list, repr=False)
     liveness: LivenessResult | None = None
 
 
@@ -116,6 +134,23 @@ class VerifyResult:
     reference: FaceAnalysis | None
     match: MatchResult | None
     liveness: LivenessResult | None
+    binding: BindingResult | None
+    timings: Timings
+
+
+CompareOutcome = Literal["match", "no_match", "retake"]
+
+
+@dataclass
+class CompareResult:
+    """Two images compared, nothing more: no liveness is judged, so the outcome is a match statement,
+    never an onboarding approval."""
+
+    outcome: CompareOutcome
+    reasons: list[str]
+    first: FaceAnalysis
+    second: FaceAnalysis
+    match: MatchResult | None
     timings: Timings
 
 
@@ -125,11 +160,10 @@ class Pipeline:
         self.policy = Policy.from_bytes(sealed.policy_bytes)
         self._settings = settings
         self._limits = settings.image_limits()
-        self._quality = settings.quality_limits()
         self._detector = FaceDetector(detector.session, detector.entry, settings.detector_score)
         self._embedder = FaceEmbedder(embedder.session, embedder.entry)
         self._liveness = LivenessEnsemble(
-            [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness.fusion
+            [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness
         )
         self._lanes = ThreadPoolExecutor(max_workers=settings.lanes, thread_name_prefix="faceseal-lane")
 
@@ -140,7 +174,7 @@ class Pipeline:
         self._detector.detect(blank, size)
         self._embedder.embed([blank[:160, :160]])
         for model in self._liveness.models:
-            model.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))])
+            model.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))], self.policy.liveness.flip_average)
 
     # -- stages -----------------------------------------------------------------------------
 
@@ -188,9 +222,10 @@ class Pipeline:
         face = faces[0]
         if kind == "selfie" and len(faces) > 1 and faces[1].area >= self._settings.dominant_face_ratio * face.area:
             return FaceAnalysis(faces_found=len(faces), face=face, problems=["multiple_faces"])
+        liveness_crop_scale = self._liveness.tightest_crop_scale if kind == "selfie" else None
         with timings.stage("align"):
             aligned = align(rgb, face.landmarks)
-            quality = assess(face, aligned, rgb.shape, self._quality)
+            quality = assess(face, aligned, rgb.shape, self.policy.capture, liveness_crop_scale)
         return FaceAnalysis(len(faces), face, quality, list(quality.failures), aligned)
 
     def embed(self, aligned: np.ndarray, timings: Timings) -> np.ndarray:
@@ -200,24 +235,34 @@ class Pipeline:
 
     def _score_with(self, model: LivenessModel, pairs: list[tuple[np.ndarray, Face]], timings: Timings) -> np.ndarray:
         with timings.stage("liveness"):
-            return model.score(pairs)
+            return model.score(pairs, self.policy.liveness.flip_average)
 
     def score_liveness(self, frames: list[Frame], timings: Timings) -> LivenessResult | None:
-        """Mean fused P(real) over the frames that hold exactly one usable face; each model in its own lane task."""
-        pairs = [(rgb, a.face) for rgb, a in frames if a.face and "multiple_faces" not in a.problems]
-        if not pairs:
+        """Liveness of every frame whose capture allows it (no problem of any kind), each model in its own
+        lane task; None when no frame can be judged."""
+        judged = [i for i, (_, analysis) in enumerate(frames) if analysis.face and not analysis.problems]
+        if not judged:
             return None
+        pairs = [(frames[i][0], frames[i][1].face) for i in judged]
         futures = {m.name: self._lanes.submit(self._score_with, m, pairs, timings) for m in self._liveness.models}
-        scores, model_scores = self._liveness.fuse({name: future.result() for name, future in futures.items()})
-        score = float(np.mean(scores))
+        log_odds = {name: future.result() for name, future in futures.items()}
+        fused = self._liveness.fuse(log_odds)
+        scores: list[float | None] = [None] * len(frames)
+        verdicts: list[Verdict | None] = [None] * len(frames)
+        per_model: dict[str, list[float | None]] = {name: [None] * len(frames) for name in log_odds}
+        for position, frame in enumerate(judged):
+            scores[frame] = float(fused[position])
+            verdicts[frame] = self.policy.liveness_verdict(float(fused[position]))
+            for name, values in log_odds.items():
+                per_model[name][frame] = float(values[position])
+        worst = "spoof" if "spoof" in verdicts else "uncertain" if "uncertain" in verdicts else "live"
         point = self.policy.liveness
-        return LivenessResult(score, self.policy.liveness_verdict(score), point.live_from, point.spoof_below,
-                              [float(s) for s in scores], model_scores)
+        return LivenessResult(worst, float(fused.min()), point.live_from, point.spoof_below, scores, verdicts, per_model)
 
     def examine_reference(self, image: Labelled, timings: Timings) -> Side:
         """A reference image decoded, its face found and embedded (whatever its quality); one lane task."""
         analysis = self.analyse(self.decode(image, timings), "reference", timings)
-        return Side([analysis], self.embed(analysis.aligned, timings) if analysis.aligned is not None else None)
+        return Side([analysis], [self.embed(analysis.aligned, timings) if analysis.aligned is not None else None])
 
     def _selfie_frame(self, image: Labelled, timings: Timings) -> Frame:
         rgb = self.decode(image, timings)
@@ -228,15 +273,16 @@ class Pipeline:
         return [self._lanes.submit(self._selfie_frame, image, timings) for image in images]
 
     def examine_selfie(self, found: list[Future[Frame]], timings: Timings, embed: bool) -> Side:
-        """Once the faces are found: the first frame's embedding (a selfie with a problem is not matched)
-        and liveness, as lane tasks; the embedding is queued first because it is the longest."""
+        """Once the faces are found: each frame's embedding (to bind the frames to one person and match
+        every frame) and liveness, as lane tasks; embeddings are queued first because they are the longest.
+        A single frame on the liveness route needs no embedding."""
         frames = [frame.result() for frame in found]
         analyses = [analysis for _, analysis in frames]
-        primary = analyses[0]
-        aligned = primary.aligned if embed and not primary.problems else None
-        embedding = self._lanes.submit(self.embed, aligned, timings) if aligned is not None else None
+        embed = embed or len(frames) > 1
+        tasks = [self._lanes.submit(self.embed, a.aligned, timings) if embed and a.aligned is not None else None
+                 for a in analyses]
         liveness = self.score_liveness(frames, timings)
-        return Side(analyses, embedding.result() if embedding else None, liveness)
+        return Side(analyses, [task.result() if task else None for task in tasks], liveness)
 
     def resolve_preset(self, preset_name: str | None) -> tuple[str, Preset]:
         try:
@@ -244,17 +290,40 @@ class Pipeline:
         except KeyError:
             raise InputError("unknown_preset", f"preset must be one of {sorted(self.policy.match.presets)}", 400) from None
 
+    def bind_frames(self, selfie: Side, preset: Preset) -> BindingResult:
+        """Pairwise similarity of the frames that have a face, at least as strict as the match itself."""
+        threshold = self.policy.binding_threshold(preset)
+        present = [e for e in selfie.embeddings if e is not None]
+        similarities = [cosine(a, b) for a, b in itertools.combinations(present, 2)]
+        if not similarities:
+            return BindingResult(None, None, threshold)
+        lowest = min(similarities)
+        return BindingResult(lowest >= threshold, lowest, threshold)
+
     @staticmethod
-    def match(first: Side, second: Side, operating_point: tuple[str, Preset]) -> MatchResult | None:
-        if first.embedding is None or second.embedding is None:
+    def match(first: Side, reference: Side, operating_point: tuple[str, Preset]) -> MatchResult | None:
+        """Every frame of `first` that has an embedding against the reference; the lowest score decides,
+        so a matching frame cannot carry one that does not match."""
+        (reference_embedding,) = reference.embeddings
+        scores = [cosine(e, reference_embedding) if e is not None and reference_embedding is not None else None
+                  for e in first.embeddings]
+        present = [score for score in scores if score is not None]
+        if not present:
             return None
         name, preset = operating_point
-        score = cosine(first.embedding, second.embedding)
-        return MatchResult(score, preset.threshold, name, preset.fmr_target, score >= preset.threshold)
+        lowest = min(present)
+        return MatchResult(lowest, preset.threshold, name, preset.fmr_target, lowest >= preset.threshold, scores)
 
     @staticmethod
     def labelled_selfies(selfies: list[bytes]) -> list[tuple[str, bytes]]:
         return [(f"selfie[{i}]", data) for i, data in enumerate(selfies)]
+
+    @staticmethod
+    def _evidence(selfie: Side, reference_problems: list[str], binding: BindingResult,
+                  match_result: MatchResult | None) -> Evidence:
+        verdicts = selfie.liveness.frame_verdicts if selfie.liveness else [None] * len(selfie.analyses)
+        return Evidence([a.problems for a in selfie.analyses], reference_problems, verdicts, binding.consistent,
+                        match_result.matched if match_result else None)
 
     # -- use cases: the sides of a request run side by side, in lane tasks ---------------------
 
@@ -266,31 +335,29 @@ class Pipeline:
         reference_task = self._lanes.submit(self.examine_reference, reference_image, timings)
         selfie = self.examine_selfie(selfie_faces, timings, embed=True)
         reference_side = reference_task.result()
+        binding = self.bind_frames(selfie, operating_point[1])
         match_result = self.match(selfie, reference_side, operating_point)
         (reference_analysis,) = reference_side.analyses
-        decision, reasons = decide(
-            [p for a in selfie.analyses for p in a.problems],
-            reference_analysis.problems,
-            selfie.liveness.verdict if selfie.liveness else None,
-            match_result.matched if match_result else None,
-        )
-        return VerifyResult(decision, reasons, selfie.analyses, reference_analysis, match_result, selfie.liveness, timings)
+        decision, reasons = decide(self._evidence(selfie, reference_analysis.problems, binding, match_result))
+        return VerifyResult(decision, reasons, selfie.analyses, reference_analysis, match_result, selfie.liveness,
+                            binding, timings)
 
     def check_liveness(self, selfies: list[bytes]) -> VerifyResult:
         timings = Timings()
         selfie_faces = self.find_selfie_faces(self.check_all(self.labelled_selfies(selfies)), timings)
         selfie = self.examine_selfie(selfie_faces, timings, embed=False)
-        problems = [p for a in selfie.analyses for p in a.problems]
-        decision, reasons = decide(problems, [], selfie.liveness.verdict if selfie.liveness else None, None)
-        return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, timings)
+        binding = self.bind_frames(selfie, self.policy.preset(None)[1])
+        decision, reasons = decide(self._evidence(selfie, [], binding, None))
+        return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, binding, timings)
 
-    def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> VerifyResult:
+    def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> CompareResult:
         operating_point = self.resolve_preset(preset)
         timings = Timings()
         tasks = [self._lanes.submit(self.examine_reference, image, timings)
                  for image in self.check_all([("image1", image1), ("image2", image2)])]
         first, second = (task.result() for task in tasks)
         match_result = self.match(first, second, operating_point)
-        no_face = [p for a in first.analyses + second.analyses for p in a.problems if p == "no_face"]
-        decision, reasons = decide(no_face, [], None, match_result.matched if match_result else None)
-        return VerifyResult(decision, reasons, first.analyses, second.analyses[0], match_result, None, timings)
+        if match_result is None:  # a face is missing on one side or both
+            return CompareResult("retake", ["no_face"], first.analyses[0], second.analyses[0], None, timings)
+        outcome: CompareOutcome = "match" if match_result.matched else "no_match"
+        return CompareResult(outcome, [], first.analyses[0], second.analyses[0], match_result, timings)

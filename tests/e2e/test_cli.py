@@ -19,8 +19,26 @@ def test_eval_liveness_on_a_labelled_folder_writes_json_and_plot(tmp_path: Path)
                       "--json", str(tmp_path / "report.json"), "--plot", str(tmp_path / "plot.png"))
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
-    assert (report["real"], report["spoof"], report["apcer_max"], report["bpcer"]) == (1, 2, 0.0, 0.0)
+    own = report["sources"]["silentface-samples"]["in_sample"]
+    assert (own["bona_fide"], own["attacks"], own["apcer_max"], own["bpcer"]) == (1, 2, 0.0, 0.0)
+    # One source alone: nothing is left to fit on without it, so no held-out verdict is claimed.
+    assert report["sources"]["silentface-samples"]["held_out_fusion"] is None
+    assert "silentface-samples" in result.stdout.splitlines()[1]  # the per-source table
     assert cv2.imread(str(tmp_path / "plot.png")).shape[:2] == (420, 840)
+
+
+def test_eval_liveness_reports_each_source_in_sample_and_held_out(tmp_path: Path) -> None:
+    result = faceseal("eval", "liveness", "--data", str(DATA / "liveness-dev"), "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    sources = json.loads((tmp_path / "r.json").read_text())["sources"]
+    assert set(sources) == {"benchmark-298", "print-screen-6", "silentface-samples"}
+    benchmark = sources["benchmark-298"]
+    assert benchmark["held_out_fusion"] in ("equal", "logistic")
+    for column in ("in_sample", "leave_one_source_out"):
+        assert benchmark[column]["bona_fide"] == 279 and benchmark[column]["roc_auc"] > 0.95
+    # Forehead-to-chin crops leave no context for the liveness crops: every one is sent back for a retake.
+    assert sources["print-screen-6"]["in_sample"]["retake_bona_fide"] == 1.0
+    assert sources["print-screen-6"]["in_sample"]["apcer_max"] == 0.0
 
 
 def test_eval_verify_on_an_identity_folder(tmp_path: Path) -> None:

@@ -2,11 +2,22 @@
 
 import pytest
 
-from app.inference.policy import Policy, decide
+from app.inference.policy import Evidence, Policy, decide
 
 POLICY = b"""
 version = "t1"
 default_preset = "fmr_1e-3"
+[capture]
+min_eye_distance_px = 12.0
+liveness_min_eye_distance_px = 20.0
+min_context = 0.6
+min_sharpness = 8.0
+min_brightness = 35.0
+max_brightness = 225.0
+max_yaw = 0.6
+max_roll_deg = 45.0
+[match]
+margin = 0.001
 [match.presets."fmr_1e-3"]
 fmr_target = 0.001
 threshold = 0.58
@@ -14,9 +25,13 @@ threshold = 0.58
 fmr_target = 0.0001
 threshold = 0.64
 [liveness]
+fusion = "weighted_logit"
+weights = { "a" = 0.5, "b" = 0.5 }
+bias = 0.0
+flip_average = true
 live_from = 0.6
 spoof_below = 0.4
-fusion = "geometric_mean_of_group_means"
+margin = 0.01
 """
 
 
@@ -29,11 +44,31 @@ def test_policy_parses_presets_and_records_its_digest() -> None:
         policy.preset("fmr_1e-9")
 
 
-def test_policy_refuses_an_undefined_default_preset_or_crossed_liveness_bounds() -> None:
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'default_preset = "fmr_1e-3"', b'default_preset = "loose"'),  # undefined default
+        (b"spoof_below = 0.4", b"spoof_below = 0.7"),  # crossed liveness bounds
+        (b"live_from = 0.6", b"live_from = 1.5"),  # a probability above 1
+        (b"threshold = 0.64", b"threshold = 0.5"),  # a stricter FMR target with a lower threshold
+        (b"min_brightness = 35.0", b"min_brightness = 240.0"),  # an empty brightness range
+        (b"liveness_min_eye_distance_px = 20.0", b"liveness_min_eye_distance_px = 5.0"),  # looser than matching
+        (b'"b" = 0.5', b'"b" = nan'),  # a weight that makes every score NaN
+        (b"margin = 0.01", b"margin = -0.01"),
+        (b'version = "t1"', b'version = "t1"\nlive_from = 0.0'),  # an unknown key is refused, not ignored
+    ],
+)
+def test_policy_values_are_validated_when_loaded(old: bytes, new: bytes) -> None:
+    assert old in POLICY
     with pytest.raises(ValueError):
-        Policy.from_bytes(POLICY.replace(b'default_preset = "fmr_1e-3"', b'default_preset = "loose"'))
-    with pytest.raises(ValueError):
-        Policy.from_bytes(POLICY.replace(b"spoof_below = 0.4", b"spoof_below = 0.7"))
+        Policy.from_bytes(POLICY.replace(old, new, 1))
+
+
+def test_frames_are_bound_at_least_as_strictly_as_the_default_preset() -> None:
+    policy = Policy.from_bytes(POLICY)
+    presets = policy.match.presets
+    assert policy.binding_threshold(presets["fmr_1e-4"]) == 0.64
+    assert policy.binding_threshold(presets["fmr_1e-3"]) == 0.58
 
 
 @pytest.mark.parametrize(("score", "verdict"), [(0.95, "live"), (0.6, "live"), (0.59, "uncertain"), (0.4, "uncertain"), (0.39, "spoof"), (0.0, "spoof")])
@@ -41,20 +76,37 @@ def test_liveness_verdict_has_an_uncertain_band(score: float, verdict: str) -> N
     assert Policy.from_bytes(POLICY).liveness_verdict(score) == verdict
 
 
+def evidence(frames: list[tuple[list[str], str | None]], reference: list[str] | None = None,
+             consistent: bool | None = None, matched: bool | None = None) -> Evidence:
+    return Evidence([p for p, _ in frames], reference or [], [v for _, v in frames], consistent, matched)  # type: ignore[misc]
+
+
+OK = ([], "live")
+
+
 @pytest.mark.parametrize(
-    ("selfie", "reference", "verdict", "matched", "expected"),
+    ("given", "expected"),
     [
-        ([], [], "live", True, ("approve", [])),
-        ([], [], "live", False, ("reject", ["face_mismatch"])),
-        ([], [], "spoof", True, ("reject", ["spoof_suspected"])),
-        (["low_quality:blurry"], [], "spoof", None, ("reject", ["spoof_suspected"])),
-        ([], [], "uncertain", True, ("retake", ["liveness_uncertain"])),
-        ([], [], "uncertain", False, ("reject", ["face_mismatch"])),
-        (["no_face"], [], None, None, ("retake", ["no_face"])),
-        (["multiple_faces"], [], None, None, ("retake", ["multiple_faces"])),
-        ([], ["no_face"], "live", None, ("retake", ["no_face"])),
-        (["low_quality:too_dark"], ["low_quality:too_dark"], "live", None, ("retake", ["low_quality:too_dark"])),
+        (evidence([OK], matched=True), ("approve", [])),
+        (evidence([OK], matched=False), ("reject", ["face_mismatch"])),
+        (evidence([([], "spoof")], matched=True), ("reject", ["spoof_suspected"])),
+        (evidence([([], "uncertain")], matched=True), ("retake", ["liveness_uncertain"])),
+        (evidence([([], "uncertain")], matched=False), ("reject", ["face_mismatch"])),
+        (evidence([(["no_face"], None)]), ("retake", ["no_face"])),
+        (evidence([(["multiple_faces"], None)]), ("retake", ["multiple_faces"])),
+        (evidence([OK], ["no_face"]), ("retake", ["no_face"])),
+        (evidence([(["low_quality:too_dark"], None)], ["low_quality:too_dark"]), ("retake", ["low_quality:too_dark"])),
+        # A face too small (or too close) to judge is a retake, never a spoof verdict.
+        (evidence([(["low_quality:face_too_small"], None)], matched=True), ("retake", ["low_quality:face_too_small"])),
+        # A spoof frame cannot be outvoted by live frames, nor hidden behind another frame's capture problem.
+        (evidence([([], "spoof"), OK, OK], consistent=True, matched=True), ("reject", ["spoof_suspected"])),
+        (evidence([([], "spoof"), (["low_quality:blurry"], None)], consistent=True), ("reject", ["spoof_suspected"])),
+        (evidence([OK, ([], "uncertain")], consistent=True, matched=True), ("retake", ["liveness_uncertain"])),
+        # Frames of two people: reject, even when every frame is live and matches.
+        (evidence([OK, OK], consistent=False, matched=True), ("reject", ["frames_mismatch"])),
+        (evidence([([], "spoof"), OK], consistent=False, matched=True), ("reject", ["spoof_suspected", "frames_mismatch"])),
+        (evidence([OK, OK], consistent=True, matched=True), ("approve", [])),
     ],
 )
-def test_decision_rule(selfie: list[str], reference: list[str], verdict: str | None, matched: bool | None, expected: tuple) -> None:
-    assert decide(selfie, reference, verdict, matched) == expected
+def test_decision_rule(given: Evidence, expected: tuple[str, list[str]]) -> None:
+    assert decide(given) == expected
