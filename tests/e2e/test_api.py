@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import httpx
 import numpy as np
 import pytest
@@ -148,6 +149,15 @@ def test_bad_requests_get_precise_problems(api: Api, kwargs: dict, status: int, 
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in response.text and "/work" not in response.text
+
+
+def test_a_transparent_selfie_is_refused_as_blank(api: Api) -> None:
+    """Alpha 0 everywhere: a reviewer sees nothing, though the colour channels still hold a real selfie."""
+    selfie = cv2.imdecode(np.frombuffer(image(SELFIE), np.uint8), cv2.IMREAD_REDUCED_COLOR_2)  # under the byte limit
+    transparent = cv2.imencode(".png", np.dstack([selfie, np.zeros(selfie.shape[:2], np.uint8)]))[1].tobytes()
+    response = api.call("POST", "/v1/verify", files=multipart(selfie=transparent, reference=image(REFERENCE)))
+    assert (response.status_code, response.json()["code"]) == (422, "blank_image"), response.text
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_health_ready_metrics_and_openapi(api: Api) -> None:
