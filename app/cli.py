@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from app.config import Settings
 from app.integrity.gate import IntegrityError, SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
@@ -28,6 +30,11 @@ def open_models(settings: Settings) -> SealedSet:
     return open_sealed_set(settings.models_dir, load_trust(settings.trust_file), settings.require_signature, settings.ort_threads)
 
 
+def refused_settings(error: ValidationError) -> list[tuple[str, str]]:
+    """Each refused setting named as the operator sets it (`FACESEAL_*`), with the reason."""
+    return [("FACESEAL_" + "_".join(map(str, problem["loc"])).upper(), problem["msg"]) for problem in error.errors()]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -35,7 +42,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.api.service import Service
     from app.telemetry.logs import configure_logging
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        configure_logging("INFO")
+        for setting, reason in refused_settings(error):
+            _logger.error(f"cannot start: {setting}: {reason}", extra={"fields": {"setting": setting}})
+        return 2
     configure_logging(settings.log_level)
     started = time.perf_counter()
     try:
@@ -49,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     _logger.info("models verified", extra={"fields": {
         "lock_version": sealed.lock.lock_version, "lock_sha256": sealed.lock_sha256,
-        "signature_verified": sealed.signature_verified,
+        "signature_verified": sealed.signature_verified, "sealed": service.is_sealed,
         "models": {m.name: m.sha256 for m in sealed.lock.models},
         "startup_s": round(time.perf_counter() - started, 3),
         "timings_s": {k: round(v, 3) for k, v in service.startup_timings_s.items()},
@@ -79,14 +92,20 @@ def cmd_models_build(args: argparse.Namespace) -> int:
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
-    settings = Settings(models_dir=args.models_dir) if args.models_dir else Settings()
+    try:
+        settings = Settings(models_dir=args.models_dir) if args.models_dir else Settings()
+    except ValidationError as error:
+        for setting, reason in refused_settings(error):
+            print(f"{setting}: {reason}", file=sys.stderr)
+        return 2
     try:
         sealed = open_models(settings)
     except IntegrityError as error:
         print(error, file=sys.stderr)
         return 3
     print(f"lock_version {sealed.lock.lock_version}  sha256 {sealed.lock_sha256}  signature "
-          f"{'verified' if sealed.signature_verified else 'NOT CHECKED'}")
+          f"{'verified' if sealed.signature_verified else 'NOT CHECKED'}"
+          f"{'  NOT SEALED (development mode)' if settings.development else ''}")
     print(f"{'model':<30} {'role':<9} {'version':<8} {'size':>10}  {'sha256':<64}  checks")
     for model in sealed.models.values():
         entry = model.entry

@@ -2,17 +2,23 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.inference.imaging import ImageLimits
-from app.integrity.trust import DEFAULT_TRUST_FILE
+from app.integrity.trust import DEFAULT_TRUST_FILE, load_trust
+
+
+def _development_only() -> PydanticCustomError:
+    return PydanticCustomError("development_only", "honoured only in development mode (FACESEAL_DEVELOPMENT=true)")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FACESEAL_", frozen=True)
 
-    # Integrity
+    # Integrity. `development` comes first: trust_file and require_signature are validated against it.
+    development: bool = Field(False, description="honour trust_file, require_signature=false; nothing is then sealed")
     models_dir: Path = Path("models")
     trust_file: Path = DEFAULT_TRUST_FILE
     require_signature: bool = True
@@ -47,6 +53,30 @@ class Settings(BaseSettings):
     protect_metrics: bool = Field(False, description="require an API key for /metrics")
     audit_log_file: Path | None = None
     log_level: str = "INFO"
+
+    @field_validator("development")
+    @classmethod
+    def _development_allowed_by_the_build(cls, development: bool) -> bool:
+        """The baked trust anchors, not the environment, decide whether this build may be unsealed."""
+        if development and not load_trust(DEFAULT_TRUST_FILE).development_allowed:
+            raise PydanticCustomError("development_refused", "this build's trust anchors do not allow development mode")
+        return development
+
+    @field_validator("trust_file")
+    @classmethod
+    def _baked_trust_file(cls, trust_file: Path, info: ValidationInfo) -> Path:
+        """Another trust file would let anyone sign their own lock, and with it their own thresholds."""
+        if trust_file.resolve() != DEFAULT_TRUST_FILE.resolve() and not info.data.get("development"):
+            raise _development_only()
+        return trust_file
+
+    @field_validator("require_signature")
+    @classmethod
+    def _signature_required(cls, require_signature: bool, info: ValidationInfo) -> bool:
+        """An unchecked lock would let anyone edit a digest or a threshold."""
+        if not require_signature and not info.data.get("development"):
+            raise _development_only()
+        return require_signature
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.detector_large_side)

@@ -70,7 +70,8 @@ async def _infer(
             IMAGE_BYTES.observe(len(data))
     async with service.admission.slot():
         result = await asyncio.to_thread(run, service, upload)
-    response = DecisionResponse.of(result, request.state.request_id, service.policy_out, service.models_out)
+    response = DecisionResponse.of(result, request.state.request_id, service.policy_out, service.models_out,
+                                   service.is_sealed)
     _observe(route, result)
     service.audit.record({
         "request_id": request.state.request_id,
@@ -83,6 +84,7 @@ async def _infer(
         "policy": response.policy.model_dump(),
         "models": {m.name: m.sha256 for m in service.models_out},
         "lock_sha256": service.sealed.lock_sha256,
+        "sealed": service.is_sealed,
         "inputs_sha256": {name: [sha256_bytes(d) for d in data] for name, data in upload.images.items()},
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     })
@@ -142,6 +144,7 @@ async def models(request: Request) -> ModelsResponse:
         lock_version=sealed.lock.lock_version,
         lock_sha256=sealed.lock_sha256,
         signature_verified=sealed.signature_verified,
+        sealed=service.is_sealed,
         known_answer_ok=True,  # the service only exists after every known-answer test passed
         integrity_ok=service.integrity_ok,
         policy=service.policy_out,
@@ -162,7 +165,7 @@ async def readyz(request: Request) -> dict[str, object]:
     service = service_of(request)
     if not service.integrity_ok:
         raise ApiError(503, "not_ready", "models are not verified", {"Retry-After": "5"})
-    return {"status": "ready", "lock_version": service.sealed.lock.lock_version}
+    return {"status": "ready", "lock_version": service.sealed.lock.lock_version, "sealed": service.is_sealed}
 
 
 @router.get("/metrics", tags=["operations"], response_class=Response)

@@ -85,6 +85,7 @@ DECISION_EXAMPLE = {
     "models": [{"name": "centerface", "version": "1.0.0", "role": "detector",
                 "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}],
     "timings_ms": {"decode": 88.9, "detect": 118.1, "align": 2.5, "liveness": 41.0, "embed": 73.5},
+    "sealed": True,
 }
 
 
@@ -102,9 +103,11 @@ class DecisionResponse(BaseModel):
     timings_ms: dict[str, float] = Field(
         description="milliseconds per stage summed over the images; images run side by side, so the sum exceeds wall time"
     )
+    sealed: bool = Field(description="false: a development-mode service decided, unbound by the baked trust anchors")
 
     @classmethod
-    def of(cls, result: VerifyResult, request_id: str, policy: PolicyOut, models: list[ModelOut]) -> "DecisionResponse":
+    def of(cls, result: VerifyResult, request_id: str, policy: PolicyOut, models: list[ModelOut],
+           sealed: bool) -> "DecisionResponse":
         live: LivenessResult | None = result.liveness
         return cls(
             request_id=request_id,
@@ -120,6 +123,7 @@ class DecisionResponse(BaseModel):
             policy=policy,
             models=models,
             timings_ms={k: round(v, 2) for k, v in result.timings.stages_ms.items()},
+            sealed=sealed,
         )
 
 
@@ -134,6 +138,7 @@ class ModelsResponse(BaseModel):
     lock_version: int
     lock_sha256: str
     signature_verified: bool
+    sealed: bool = Field(description="signature verified against the trust anchors baked into this build")
     known_answer_ok: bool
     integrity_ok: bool
     policy: PolicyOut

@@ -12,7 +12,7 @@ from app.config import Settings
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import IntegrityError, SealedSet, reverify_files
 from app.telemetry.audit import AuditLog
-from app.telemetry.metrics import INTEGRITY_CHECKS, INTEGRITY_OK, LOCK_VERSION, MODEL_INFO
+from app.telemetry.metrics import INTEGRITY_CHECKS, INTEGRITY_OK, LOCK_VERSION, MODEL_INFO, set_build_info
 
 _logger = logging.getLogger("faceseal.integrity")
 
@@ -29,6 +29,7 @@ class Service:
     models_out: list[ModelOut]
     policy_out: PolicyOut
     startup_timings_s: dict[str, float]  # the gate's phases plus warm-up
+    is_sealed: bool  # signature verified against the baked trust anchors: false in development mode
     integrity_ok: bool = True
 
     @classmethod
@@ -36,6 +37,9 @@ class Service:
         if settings.api_keys_file is None and not settings.auth_disabled:
             raise ValueError("set FACESEAL_API_KEYS_FILE (or FACESEAL_AUTH_DISABLED=true for local development)")
         keyring = KeyRing(load_keys(settings.api_keys_file)) if settings.api_keys_file and not settings.auth_disabled else None
+        is_sealed = sealed.signature_verified and not settings.development
+        if not is_sealed:
+            _logger.warning("NOT SEALED (development mode): every response and audit line says sealed=false")
         pipeline = Pipeline(sealed, settings)
         started = time.perf_counter()
         pipeline.warm_up()
@@ -51,10 +55,12 @@ class Service:
             models_out=[ModelOut(name=m.name, version=m.version, role=m.role, sha256=m.sha256) for m in sealed.lock.models],
             policy_out=PolicyOut(version=pipeline.policy.version, digest=pipeline.policy.digest),
             startup_timings_s={**sealed.timings_s, "warm_up": warm_up_s},
+            is_sealed=is_sealed,
         )
         for model in sealed.lock.models:
             MODEL_INFO.labels(model.name, model.version, model.role, model.sha256).set(1)
         LOCK_VERSION.set(sealed.lock.lock_version)
+        set_build_info(sealed.lock_sha256, sealed.signer_key_id, is_sealed)
         INTEGRITY_OK.set(1)
         return service
 

@@ -1,5 +1,7 @@
 """`faceseal eval verify`: match quality of the sealed pipeline on labelled pairs."""
 
+import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,8 @@ from app.eval.datasets import PairSet, verify_sets
 from app.eval.metrics import accuracy, eer, rates, roc_auc, tar_at_fmr
 from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline, Timings
+
+_logger = logging.getLogger("faceseal.eval")
 
 
 @dataclass
@@ -49,7 +53,18 @@ def score_set(pair_set: PairSet, embeddings: dict[Path, np.ndarray | None]) -> P
     return PairScores(pair_set.name, np.array(genuine), np.array(impostor), failures, peers)
 
 
+def _null_for_nan(mapping: dict[str, object]) -> dict[str, object]:
+    def clean(value: object) -> object:
+        if isinstance(value, dict):
+            return _null_for_nan(value)
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    return {key: clean(value) for key, value in mapping.items()}
+
+
 def summarise(scores: PairScores, presets: dict[str, float]) -> dict[str, object]:
+    """A set's metrics. One that cannot be measured (no genuine or no impostor score) is None, not NaN:
+    JSON has no NaN (json.dumps would write the invalid token `NaN`), so the report says null."""
     g, i = scores.genuine, scores.impostor
     summary: dict[str, object] = {
         "pairs": int(g.size + i.size + scores.failures),
@@ -67,7 +82,18 @@ def summarise(scores: PairScores, presets: dict[str, float]) -> dict[str, object
     }
     if scores.peers:
         summary["peer_roc_auc"] = {peer: roc_auc(pg, pi) for peer, (pg, pi) in scores.peers.items()}
-    return summary
+    return _null_for_nan(summary)
+
+
+def warn_if_unscorable(scores: PairScores) -> None:
+    """Null metrics come with their reason, so they read as unmeasurable rather than as a bug."""
+    missing = [kind for kind, found in (("genuine", scores.genuine), ("impostor", scores.impostor)) if found.size == 0]
+    if missing:
+        listed = scores.genuine.size + scores.impostor.size + scores.failures
+        _logger.warning(
+            "set %r has no scorable %s pair: %d pairs listed, %d with an image that is unusable or has no face;"
+            " metrics that need them are null", scores.name, " or ".join(missing), listed, scores.failures,
+        )
 
 
 def evaluate_verify(pipeline: Pipeline, root: Path) -> tuple[dict[str, object], list[PairScores]]:
@@ -76,6 +102,8 @@ def evaluate_verify(pipeline: Pipeline, root: Path) -> tuple[dict[str, object], 
     embeddings = embed_all(pipeline, paths)
     presets = {name: preset.threshold for name, preset in pipeline.policy.match.presets.items()}
     all_scores = [score_set(s, embeddings) for s in sets]
+    for scores in all_scores:
+        warn_if_unscorable(scores)
     report = {
         "images": len(paths),
         "images_without_face": sorted(str(p.relative_to(root)) for p, e in embeddings.items() if e is None),

@@ -16,7 +16,7 @@ from app.integrity.digests import sha256_bytes
 from app.integrity.kat import drift, kat_input
 from app.integrity.lockfile import ModelEntry, ModelLock, Role, Trust
 from app.integrity.runtime import new_session, tensor_specs
-from app.integrity.signing import verify
+from app.integrity.signing import key_id, verify
 
 LOCK_NAME = "models.lock"
 SIGNATURE_NAME = "models.lock.sig"
@@ -42,6 +42,7 @@ class SealedSet:
     lock: ModelLock
     lock_sha256: str
     signature_verified: bool
+    signer_key_id: str | None  # of the key that verified the signature; None when it was not checked
     models: dict[str, LoadedModel]  # by model name
     policy_bytes: bytes
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -138,7 +139,8 @@ def open_sealed_set(models_dir: Path, trust: Trust, require_signature: bool, thr
     for model in models.values():
         run_known_answer(model)
     timings["known_answer"] = time.perf_counter() - started
-    return SealedSet(lock, sha256_bytes(lock_bytes), signature_verified, models, policy_bytes, timings)
+    signer = key_id(trust.lock_public_key) if signature_verified else None
+    return SealedSet(lock, sha256_bytes(lock_bytes), signature_verified, signer, models, policy_bytes, timings)
 
 
 def reverify_files(models_dir: Path, sealed: SealedSet) -> None:

@@ -86,8 +86,10 @@ class ModelLock(Strict):
 
 
 class Trust(Strict):
-    """Anchors fixed when the service is built: who may sign the lock and how old it may be."""
+    """Anchors fixed when the service is built: who may sign the lock, how old it may be, and whether
+    development mode may set them aside (the image says no)."""
 
     lock_public_key: str
     min_lock_version: int
     lock_sha256: str | None = None
+    development_allowed: bool = True

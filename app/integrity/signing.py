@@ -1,6 +1,7 @@
 """Ed25519 signatures over the raw bytes of the model lock."""
 
 import base64
+import hashlib
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -21,6 +22,11 @@ def public_key_b64(private_key_pem: bytes) -> str:
         raise ValueError("not an Ed25519 private key")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
+
+
+def key_id(public_key: str) -> str:
+    """Short name of a public key, so dashboards can tell which signer vouched for the running lock."""
+    return hashlib.sha256(base64.b64decode(public_key, validate=True)).hexdigest()[:16]
 
 
 def sign(data: bytes, private_key_path: Path) -> str:

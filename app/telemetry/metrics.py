@@ -33,5 +33,11 @@ MODEL_INFO = Gauge("faceseal_model_info", "Sealed models in service (value 1)", 
 INTEGRITY_OK = Gauge("faceseal_integrity_ok", "1 while every model and the lock verify, else 0")
 INTEGRITY_CHECKS = Counter("faceseal_integrity_checks_total", "Integrity re-verifications", ["result"])
 LOCK_VERSION = Gauge("faceseal_model_lock_version", "lock_version of the loaded model lock")
-BUILD_INFO = Info("faceseal_build", "faceseal build information")
+BUILD_INFO = Info("faceseal_build", "faceseal build information; lock, signer and seal once the service started")
 BUILD_INFO.info({"version": __version__})
+
+
+def set_build_info(lock_sha256: str, signer_key_id: str | None, sealed: bool) -> None:
+    """One service per process, so the lock it runs and whether it is sealed are facts of the build."""
+    BUILD_INFO.info({"version": __version__, "lock_sha256": lock_sha256, "signer_key_id": signer_key_id or "",
+                     "sealed": "true" if sealed else "false"})

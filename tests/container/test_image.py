@@ -125,10 +125,10 @@ def test_sigterm_stops_cleanly(image: str) -> None:
         docker("rm", "-f", name, check=False)
 
 
-def run_to_exit(image: str, *mounts: str) -> tuple[int, str]:
+def run_to_exit(image: str, *options: str) -> tuple[int, str]:
     port = free_port()
     name = f"faceseal-tamper-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *mounts, "-e", "FACESEAL_AUTH_DISABLED=true", image,
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *options, "-e", "FACESEAL_AUTH_DISABLED=true", image,
            "--host", "127.0.0.1", "--port", str(port))
     try:
         code = int(docker("wait", name, timeout=120).stdout.strip())
@@ -155,6 +155,14 @@ def test_bind_mounted_edited_lock_is_refused(image: str, tmp_path: Path) -> None
     assert code != 0
     line = next(json.loads(t) for t in logs.splitlines() if "integrity check failed" in t)
     assert line["model"] == "models.lock" and line["check"] == "sha256 (baked at build)"
+
+
+def test_development_mode_cannot_be_entered_in_the_image(image: str) -> None:
+    """The image's baked trust anchors forbid development mode, so no setting can unseal it."""
+    code, logs = run_to_exit(image, "-e", "FACESEAL_DEVELOPMENT=true", "-e", "FACESEAL_REQUIRE_SIGNATURE=false")
+    assert code == 2
+    refused = {json.loads(text).get("setting") for text in logs.splitlines() if text.startswith("{")}
+    assert refused - {None} == {"FACESEAL_DEVELOPMENT", "FACESEAL_REQUIRE_SIGNATURE"}
 
 
 def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -> None:
@@ -187,7 +195,7 @@ def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -
                 continue
         assert up_value == "1"
         models = httpx.get("http://127.0.0.1:8000/v1/models", headers={"Authorization": f"Bearer {key}"})
-        assert models.status_code == 200 and models.json()["signature_verified"]
+        assert models.status_code == 200 and models.json()["signature_verified"] and models.json()["sealed"]
         assert httpx.get("http://127.0.0.1:8000/v1/models").status_code == 401
     finally:
         subprocess.run([*compose, "down", "--timeout", "30"], cwd=REPO, env=env, capture_output=True, timeout=300)

@@ -8,17 +8,25 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import httpx
 import numpy as np
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from app import __version__
 from app.api.app import create_app
 from app.api.auth import create_key
 from app.api.service import Service
+from app.cli import open_models
 from app.config import Settings
 from app.inference.embedder import FaceEmbedder
 from app.integrity.gate import SealedSet
+from app.integrity.signing import key_id
+from app.integrity.trust import DEFAULT_TRUST_FILE, load_trust
 from tests.conftest import MODELS, data_file
+from tests.sealed_copy import SealedCopy
 
 SELFIE, REFERENCE, OTHER = "img1.jpg", "img2.jpg", "img17.jpg"
 
@@ -71,7 +79,7 @@ def test_verify_multipart_approves_a_genuine_pair_with_full_provenance(api: Api)
     response = api.call("POST", "/v1/verify", files=multipart(selfie=image(SELFIE), reference=image(REFERENCE)))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["decision"] == "approve" and body["reasons"] == []
+    assert body["decision"] == "approve" and body["reasons"] == [] and body["sealed"] is True
     assert body["match"]["matched"] and body["match"]["preset"] == "fmr_1e-3" and body["match"]["fmr_target"] == 1e-3
     assert body["liveness"]["verdict"] == "live"
     assert {m["name"] for m in body["models"]} == {m.name for m in api.service.sealed.lock.models}
@@ -125,7 +133,7 @@ def test_x_api_key_header_is_accepted(api: Api) -> None:
     response = api.call("GET", "/v1/models", key=None, headers={"X-API-Key": api.key})
     assert response.status_code == 200
     body = response.json()
-    assert body["signature_verified"] and body["known_answer_ok"] and body["integrity_ok"]
+    assert body["signature_verified"] and body["sealed"] and body["known_answer_ok"] and body["integrity_ok"]
     assert body["lock_version"] == api.service.sealed.lock.lock_version
 
 
@@ -150,9 +158,19 @@ def test_bad_requests_get_precise_problems(api: Api, kwargs: dict, status: int, 
     assert "Traceback" not in response.text and "/work" not in response.text
 
 
+def test_a_transparent_selfie_is_refused_as_blank(api: Api) -> None:
+    """Alpha 0 everywhere: a reviewer sees nothing, though the colour channels still hold a real selfie."""
+    selfie = cv2.imdecode(np.frombuffer(image(SELFIE), np.uint8), cv2.IMREAD_REDUCED_COLOR_2)  # under the byte limit
+    transparent = cv2.imencode(".png", np.dstack([selfie, np.zeros(selfie.shape[:2], np.uint8)]))[1].tobytes()
+    response = api.call("POST", "/v1/verify", files=multipart(selfie=transparent, reference=image(REFERENCE)))
+    assert (response.status_code, response.json()["code"]) == (422, "blank_image"), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_health_ready_metrics_and_openapi(api: Api) -> None:
     assert api.call("GET", "/healthz", key=None).json() == {"status": "alive"}
-    assert api.call("GET", "/readyz", key=None).status_code == 200
+    ready = api.call("GET", "/readyz", key=None)
+    assert ready.status_code == 200 and ready.json()["sealed"] is True
     metrics = api.call("GET", "/metrics", key=None).text
     for name in ("faceseal_http_requests_total", "faceseal_stage_duration_seconds_bucket", "faceseal_model_info",
                  "faceseal_integrity_ok 1.0", "faceseal_decisions_total", "faceseal_build_info"):
@@ -161,6 +179,41 @@ def test_health_ready_metrics_and_openapi(api: Api) -> None:
     assert spec["openapi"].startswith("3.1")
     body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]
     assert set(body) == {"multipart/form-data", "application/json"}
+
+
+def build_info(metrics: str) -> dict[str, str]:
+    (sample,) = [s for family in text_string_to_metric_families(metrics) for s in family.samples
+                 if s.name == "faceseal_build_info"]
+    return sample.labels
+
+
+def test_build_info_names_the_lock_its_signer_and_the_seal(settings: Settings, sealed: SealedSet) -> None:
+    Service.start(settings, sealed)
+    assert build_info(generate_latest().decode()) == {
+        "version": __version__, "lock_sha256": sealed.lock_sha256, "sealed": "true",
+        "signer_key_id": key_id(load_trust(DEFAULT_TRUST_FILE).lock_public_key),
+    }
+
+
+def test_development_mode_runs_a_foreign_lock_and_says_unsealed_everywhere(
+    sealed_copy: SealedCopy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lock signed by a throw-away key starts only in development mode, and then nothing claims a seal."""
+    settings = Settings(development=True, models_dir=sealed_copy.models_dir, trust_file=sealed_copy.trust_file,
+                        auth_disabled=True, reverify_interval_s=0, audit_log_file=tmp_path / "audit.jsonl")
+    dev = Api(Service.start(settings, open_models(settings)), key="")
+    assert any(r.levelname == "WARNING" and "NOT SEALED" in r.getMessage() for r in caplog.records)
+    models = dev.call("GET", "/v1/models", key=None).json()
+    assert (models["signature_verified"], models["sealed"]) == (True, False)
+    assert dev.call("GET", "/readyz", key=None).json() == {"status": "ready", "lock_version": models["lock_version"],
+                                                           "sealed": False}
+    decision = dev.call("POST", "/v1/compare", key=None, files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
+    assert (decision.json()["decision"], decision.json()["sealed"]) == ("approve", False)
+    assert json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])["sealed"] is False
+    info = build_info(dev.call("GET", "/metrics", key=None).text)
+    assert (info["sealed"], info["lock_sha256"]) == ("false", models["lock_sha256"])
+    assert info["signer_key_id"] == key_id(load_trust(sealed_copy.trust_file).lock_public_key)
+    assert info["signer_key_id"] != key_id(load_trust(DEFAULT_TRUST_FILE).lock_public_key)
 
 
 @pytest.fixture
@@ -197,7 +250,7 @@ def test_no_image_bytes_crops_or_embeddings_in_logs_or_responses(
     from app.integrity.digests import sha256_bytes
 
     assert audit["inputs_sha256"] == {"selfie": [sha256_bytes(selfie)], "reference": [sha256_bytes(reference)]}
-    assert audit["decision"] == "approve" and audit["client_id"] == "test-bank"
+    assert audit["decision"] == "approve" and audit["client_id"] == "test-bank" and audit["sealed"] is True
     assert audit["models"] == {m.name: m.sha256 for m in api.service.sealed.lock.models}
     assert "embedding" not in response.text.lower()
 

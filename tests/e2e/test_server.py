@@ -29,7 +29,8 @@ def test_real_server_answers_verify_and_keeps_serving_after_bad_input(tmp_path: 
         assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
         assert verify(server.url).status_code == 200
         first_log = json.loads(server.logs().splitlines()[0])
-        assert first_log["msg"] == "models verified" and first_log["signature_verified"] is True
+        assert first_log["msg"] == "models verified"
+        assert (first_log["signature_verified"], first_log["sealed"]) == (True, True)
 
 
 def slow_verify(url: str) -> httpx.Response:
@@ -67,7 +68,8 @@ def test_tampered_model_refuses_start_with_one_clear_line(tmp_path: Path, sealed
     data = bytearray((sealed_copy.models_dir / entry.file).read_bytes())
     data[12345] ^= 0xFF
     sealed_copy.replace_file(entry.file, bytes(data))
-    server = start(tmp_path, {"FACESEAL_MODELS_DIR": str(sealed_copy.models_dir), "FACESEAL_TRUST_FILE": str(sealed_copy.trust_file)})
+    server = start(tmp_path, {"FACESEAL_MODELS_DIR": str(sealed_copy.models_dir), "FACESEAL_DEVELOPMENT": "true",
+                              "FACESEAL_TRUST_FILE": str(sealed_copy.trust_file)})
     assert server.process.wait(timeout=60) == 3
     (line,) = [json.loads(text) for text in server.logs().splitlines() if "integrity check failed" in text]
     assert line["level"] == "error" and line["model"] == entry.name and line["check"] == "sha256"
@@ -76,7 +78,7 @@ def test_tampered_model_refuses_start_with_one_clear_line(tmp_path: Path, sealed
 
 def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, sealed_copy: SealedCopy) -> None:
     env = {"FACESEAL_MODELS_DIR": str(sealed_copy.models_dir), "FACESEAL_TRUST_FILE": str(sealed_copy.trust_file),
-           "FACESEAL_REVERIFY_INTERVAL_S": "0.5"}
+           "FACESEAL_DEVELOPMENT": "true", "FACESEAL_REVERIFY_INTERVAL_S": "0.5"}
     with running(tmp_path, env) as server:
         assert "faceseal_integrity_ok 1.0" in httpx.get(server.url + "/metrics").text
         entry = sealed_copy.entry("centerface")

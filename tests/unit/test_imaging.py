@@ -3,6 +3,7 @@
 import io
 import struct
 import zlib
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image
 
 from app.inference.errors import InputError
 from app.inference.imaging import ImageLimits, check_image, decode_checked
+from tests.conftest import data_file
 
 LIMITS = ImageLimits(max_bytes=5_000_000, max_pixels=20_000_000, max_side=8000, work_side=800)
 
@@ -73,6 +75,50 @@ def test_grayscale_alpha_sixteen_bit_and_cmyk_become_rgb() -> None:
     for payload in payloads:
         decoded = decode_image(payload, LIMITS)
         assert decoded.shape == (48, 64, 3) and decoded.dtype == np.uint8
+
+
+def _photo() -> np.ndarray:
+    """A real dev photo (250x250 LFW portrait) as RGB."""
+    portrait = data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0001.jpg")
+    return cv2.imdecode(np.frombuffer(portrait, np.uint8), cv2.IMREAD_COLOR_RGB)
+
+
+def _with_alpha(rgb: np.ndarray, alpha: np.ndarray | int) -> bytes:
+    """An RGBA PNG: `rgb` under `alpha` (0 = fully transparent)."""
+    return _pil_bytes(Image.fromarray(np.dstack([rgb, np.broadcast_to(np.uint8(alpha), rgb.shape[:2])]), "RGBA"), "PNG")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: _with_alpha(_photo(), 0), id="fully-transparent-photo"),
+        pytest.param(lambda: _with_alpha(_photo(), 1), id="nearly-transparent-photo"),
+        pytest.param(lambda: _pil_bytes(Image.new("RGB", (640, 480), (93, 140, 200)), "PNG"), id="one-colour-png"),
+        pytest.param(lambda: _pil_bytes(Image.new("L", (640, 480), 12), "JPEG"), id="one-colour-jpeg"),
+    ],
+)
+def test_an_image_with_nothing_to_see_is_blank(make: Callable[[], bytes]) -> None:
+    """Blank as a reviewer sees it, though a transparent photo's colour channels still hold a face."""
+    with pytest.raises(InputError) as caught:
+        decode_image(make(), LIMITS)
+    assert (caught.value.code, caught.value.status) == ("blank_image", 422)
+
+
+def test_transparent_pixels_are_shown_on_white_and_opaque_ones_unchanged() -> None:
+    photo = _photo()
+    alpha = np.zeros(photo.shape[:2], np.uint8)
+    alpha[:, 125:] = 255
+    decoded = decode_image(_with_alpha(photo, alpha), LIMITS)
+    assert decoded.shape == photo.shape and decoded.dtype == np.uint8
+    assert (decoded[:, :125] == 255).all() and np.array_equal(decoded[:, 125:], photo[:, 125:])
+
+
+def test_exif_orientation_is_applied_to_images_with_alpha() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    rgba = Image.fromarray(np.dstack([_gradient(64, 32), np.full((32, 64), 255, np.uint8)]), "RGBA")
+    decoded = decode_image(_pil_bytes(rgba, "PNG", exif=exif.tobytes()), LIMITS)
+    assert np.array_equal(decoded, np.rot90(_gradient(64, 32), k=-1))
 
 
 def _png_header_only(width: int, height: int) -> bytes:
