@@ -132,7 +132,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     if path is None:
         print("name the keys file with --file or FACESEAL_API_KEYS_FILE", file=sys.stderr)
         return 2
-    print(create_key(path, args.client_id))
+    print(create_key(path, args.client_id, args.details))
     return 0
 
 
@@ -216,6 +216,8 @@ def parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="add a key (stored hashed) and print it once")
     create.add_argument("client_id")
     create.add_argument("--file", type=Path)
+    create.add_argument("--details", action="store_true",
+                        help="answers to this key carry scores, thresholds and face geometry (README, API)")
     create.set_defaults(run=cmd_keys_create)
 
     evaluate = commands.add_parser("eval", help="evaluate on a labelled folder")

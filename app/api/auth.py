@@ -1,6 +1,8 @@
 """API keys: stored as SHA-256 digests, compared in constant time, each bound to a client id.
 
-Keys are 256-bit random tokens, so a fast hash is enough (no password stretching needed).
+Keys are 256-bit random tokens, so a fast hash is enough (no password stretching needed). A key may
+be granted `details` (scores, thresholds, face geometry): an oracle to hill-climb against, so only
+for keys that need them (a fraud back office, an integration under test), never by default.
 """
 
 import hmac
@@ -21,23 +23,44 @@ KEY_PREFIX = "fs_"
 class ApiKey:
     client_id: str
     sha256: str
+    details: bool
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is calling, and whether their answers may carry details."""
+
+    id: str
+    details: bool
+
+
+ANONYMOUS = Client("anonymous", details=False)  # authentication disabled (development): no details either
+
+
+def _details(entry: dict[str, object]) -> bool:
+    """Only a JSON `true` grants details: a string such as "false" must not grant them by being truthy."""
+    details = entry.get("details", False)
+    if not isinstance(details, bool):
+        raise ValueError(f"keys file: 'details' of client {entry['client_id']} must be true or false")
+    return details
 
 
 def load_keys(path: Path) -> list[ApiKey]:
     document = json.loads(path.read_text())
-    return [ApiKey(entry["client_id"], entry["sha256"]) for entry in document["keys"]]
+    return [ApiKey(entry["client_id"], entry["sha256"], _details(entry)) for entry in document["keys"]]
 
 
-def create_key(path: Path, client_id: str) -> str:
+def create_key(path: Path, client_id: str, details: bool = False) -> str:
     """Append a new key for `client_id` to the file (created 0600) and return the plaintext once."""
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     keys = load_keys(path) if path.exists() else []
-    keys.append(ApiKey(client_id, sha256_bytes(token.encode())))
+    keys.append(ApiKey(client_id, sha256_bytes(token.encode()), details))
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({"keys": [{"client_id": k.client_id, "sha256": k.sha256} for k in keys]}, handle, indent=2)
+        entries = [{"client_id": k.client_id, "sha256": k.sha256, "details": k.details} for k in keys]
+        json.dump({"keys": entries}, handle, indent=2)
     temporary.replace(path)
     return token
 
@@ -46,13 +69,13 @@ class KeyRing:
     def __init__(self, keys: list[ApiKey]) -> None:
         self._keys = keys
 
-    def client_for(self, presented: str) -> str | None:
-        """Client id of the key, checking every stored key so timing does not reveal which matched."""
+    def client_for(self, presented: str) -> Client | None:
+        """The key's client, checking every stored key so timing does not reveal which matched."""
         digest = sha256_bytes(presented.encode())
         found = None
         for key in self._keys:
             if hmac.compare_digest(digest, key.sha256):
-                found = key.client_id
+                found = Client(key.client_id, key.details)
         return found
 
 

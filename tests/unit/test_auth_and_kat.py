@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from app.api.auth import KeyRing, RateLimiter, create_key, load_keys
+from app.api.auth import Client, KeyRing, RateLimiter, create_key, load_keys
+from app.cli import main
 from app.integrity.kat import drift, fingerprint, kat_input
 from app.integrity.signing import generate_private_key_pem, public_key_b64, sign, verify
 
@@ -17,9 +19,32 @@ def test_keys_are_stored_hashed_and_resolve_to_their_client(tmp_path: Path) -> N
     assert first not in stored and second not in stored
     assert oct(file.stat().st_mode & 0o777) == "0o600"
     ring = KeyRing(load_keys(file))
-    assert ring.client_for(first) == "bank-a" and ring.client_for(second) == "bank-b"
+    assert ring.client_for(first) == Client("bank-a", details=False)
+    assert ring.client_for(second) == Client("bank-b", details=False)
     assert ring.client_for(first + "x") is None and ring.client_for("") is None
     assert len(json.loads(stored)["keys"]) == 2
+
+
+def test_keys_create_details_grants_that_key_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "keys.json"
+    assert main(["keys", "create", "bank", "--file", str(file)]) == 0
+    assert main(["keys", "create", "back-office", "--file", str(file), "--details"]) == 0
+    bank, back_office = capsys.readouterr().out.split()
+    assert [entry["details"] for entry in json.loads(file.read_text())["keys"]] == [False, True]
+    ring = KeyRing(load_keys(file))
+    assert ring.client_for(bank) == Client("bank", details=False)
+    assert ring.client_for(back_office) == Client("back-office", details=True)
+
+
+def test_a_keys_file_without_details_grants_none_and_a_non_boolean_refuses_to_load(tmp_path: Path) -> None:
+    """Keys files written before the flag keep working; a string "false" must not grant details by being truthy."""
+    file = tmp_path / "keys.json"
+    entry = {"client_id": "bank", "sha256": "0" * 64}
+    file.write_text(json.dumps({"keys": [entry]}))
+    assert load_keys(file)[0].details is False
+    file.write_text(json.dumps({"keys": [{**entry, "details": "false"}]}))
+    with pytest.raises(ValueError, match="details"):
+        load_keys(file)
 
 
 def test_rate_limiter_refuses_past_the_budget_per_client() -> None:
