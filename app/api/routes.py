@@ -1,18 +1,21 @@
-"""Endpoints. Each inference route: authenticate -> read upload -> admit -> infer off-loop -> answer."""
+"""Endpoints. Each inference route: authenticate -> read upload -> admit -> infer off-loop -> audit every
+detail -> answer, with the details only when the key is granted them."""
 
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.api.auth import ANONYMOUS, Client
 from app.api.errors import ApiError
 from app.api.intake import Field, Upload, read_upload
 from app.api.openapi import image_request_body
-from app.api.schemas import DecisionResponse, ModelsResponse, Problem, SealedModelOut
+from app.api.schemas import CompareResponse, DecisionResponse, ModelsResponse, Problem, SealedModelOut, Stamp
 from app.api.service import Service
-from app.inference.pipeline import VerifyResult
+from app.inference.pipeline import CompareResult, VerifyResult
 from app.integrity.digests import sha256_bytes
 from app.telemetry.metrics import (
     AUTH_FAILURES,
@@ -27,37 +30,42 @@ from app.telemetry.metrics import (
 
 ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 403, 408, 413, 415, 422, 429, 503)}
 router = APIRouter()
+Result = TypeVar("Result", VerifyResult, CompareResult)
+Answer = TypeVar("Answer", DecisionResponse, CompareResponse)
+# What the audit line keeps of an answer: all findings and every detail, whoever asked.
+AUDITED = {"decision", "reasons", "liveness_checked", "match", "liveness", "frames", "faces", "details"}
 
 
 def service_of(request: Request) -> Service:
     return request.app.state.service
 
 
-def authenticate(request: Request, service: Service) -> str:
+def authenticate(request: Request, service: Service) -> Client:
     if service.keyring is None:
-        return "anonymous"
+        return ANONYMOUS
     header = request.headers.get("authorization", "")
     presented = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
     if not presented:
         AUTH_FAILURES.labels("missing").inc()
         raise ApiError(401, "unauthenticated", "send an API key as 'Authorization: Bearer …' or 'X-API-Key'",
                        {"WWW-Authenticate": "Bearer"})
-    client_id = service.keyring.client_for(presented)
-    if client_id is None:
+    client = service.keyring.client_for(presented)
+    if client is None:
         AUTH_FAILURES.labels("invalid").inc()
         raise ApiError(403, "forbidden", "API key not recognised")
-    wait = service.rate_limiter.retry_after(client_id)
+    wait = service.rate_limiter.retry_after(client.id)
     if wait > 0:
         raise ApiError(429, "rate_limited", "per-key rate limit reached", {"Retry-After": str(max(1, round(wait)))})
-    return client_id
+    return client
 
 
 async def _infer(
-    request: Request, route: str, fields: list[Field], run: Callable[[Service, Upload], VerifyResult]
-) -> DecisionResponse:
+    request: Request, route: str, fields: list[Field], run: Callable[[Service, Upload], Result],
+    answer: Callable[[Result, Stamp], Answer],
+) -> Answer:
     service = service_of(request)
-    client_id = authenticate(request, service)
-    CLIENT_REQUESTS.labels(client_id, route).inc()
+    client = authenticate(request, service)
+    CLIENT_REQUESTS.labels(client.id, route).inc()
     if not service.integrity_ok:
         raise ApiError(503, "integrity_failed", "model integrity re-verification failed; service is sealed shut",
                        {"Retry-After": "60"})
@@ -70,40 +78,41 @@ async def _infer(
             IMAGE_BYTES.observe(len(data))
     async with service.admission.slot():
         result = await asyncio.to_thread(run, service, upload)
-    response = DecisionResponse.of(result, request.state.request_id, service.policy_out, service.models_out,
-                                   service.is_sealed)
+    full = answer(result, Stamp(request.state.request_id, service.policy_out, service.models_out, service.is_sealed))
     _observe(route, result)
     service.audit.record({
         "request_id": request.state.request_id,
-        "client_id": client_id,
+        "client_id": client.id,
         "route": route,
-        "decision": result.decision,
-        "reasons": result.reasons,
-        "match": response.match.model_dump() if response.match else None,
-        "liveness": response.liveness.model_dump(include={"score", "verdict", "model_scores"}) if response.liveness else None,
-        "policy": response.policy.model_dump(),
+        **full.model_dump(include=AUDITED),
+        "details_returned": client.details,
+        "policy": full.policy.model_dump(),
         "models": {m.name: m.sha256 for m in service.models_out},
         "lock_sha256": service.sealed.lock_sha256,
         "sealed": service.is_sealed,
         "inputs_sha256": {name: [sha256_bytes(d) for d in data] for name, data in upload.images.items()},
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     })
-    return response
+    return full if client.details else full.model_copy(update={"details": None})
 
 
-def _observe(route: str, result: VerifyResult) -> None:
-    DECISIONS.labels(route, result.decision).inc()
+def _observe(route: str, result: VerifyResult | CompareResult) -> None:
+    if isinstance(result, CompareResult):
+        outcome, analyses = result.outcome, [result.first, result.second]
+    else:
+        outcome, analyses = result.decision, [*result.selfie, *([result.reference] if result.reference else [])]
+        if result.liveness:
+            LIVENESS_VERDICTS.labels(result.liveness.verdict).inc()
+    DECISIONS.labels(route, outcome).inc()
     for reason in result.reasons:
         DECISION_REASONS.labels(reason).inc()
-    if result.liveness:
-        LIVENESS_VERDICTS.labels(result.liveness.verdict).inc()
-    for analysis in [*result.selfie, *([result.reference] if result.reference else [])]:
+    for analysis in analyses:
         FACES_PER_IMAGE.observe(analysis.faces_found)
     for stage, ms in result.timings.stages_ms.items():
         STAGE_LATENCY.labels(stage).observe(ms / 1000)
 
 
-SELFIE = ("selfie frame(s) of the live user; several frames are aggregated for liveness", True)
+SELFIE = ("selfie frame(s) of the live user; every frame must be judged live and show the same person", True)
 REFERENCE = ("ID-document photo or portrait to match against", False)
 
 
@@ -114,7 +123,8 @@ async def verify(request: Request) -> DecisionResponse:
     frames = service_of(request).settings.max_frames
     fields = [Field("selfie", 1, frames), Field("reference", 1, 1)]
     return await _infer(request, "/v1/verify", fields,
-                        lambda s, u: s.pipeline.verify(u.images["selfie"], u.images["reference"][0], u.preset))
+                        lambda s, u: s.pipeline.verify(u.images["selfie"], u.images["reference"][0], u.preset),
+                        DecisionResponse.of)
 
 
 @router.post("/v1/liveness", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
@@ -122,16 +132,22 @@ async def verify(request: Request) -> DecisionResponse:
 async def liveness(request: Request) -> DecisionResponse:
     """Passive liveness on selfie frames only."""
     fields = [Field("selfie", 1, service_of(request).settings.max_frames)]
-    return await _infer(request, "/v1/liveness", fields, lambda s, u: s.pipeline.check_liveness(u.images["selfie"]))
+    return await _infer(request, "/v1/liveness", fields, lambda s, u: s.pipeline.check_liveness(u.images["selfie"]),
+                        DecisionResponse.of)
 
 
-@router.post("/v1/compare", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
+@router.post("/v1/compare", response_model=CompareResponse, responses=ERRORS, tags=["verification"],
              openapi_extra=image_request_body({"image1": ("first face image", False), "image2": ("second face image", False)}, preset=True))
-async def compare(request: Request) -> DecisionResponse:
-    """Two images -> match only (no liveness)."""
+async def compare(request: Request) -> CompareResponse:
+    """Two images -> match / no_match (or retake when a face is missing).
+
+    Makes no liveness claim (`liveness_checked` is always false): a printed photo matches its original,
+    so a compare `match` must never be used alone to onboard anyone. Onboarding uses /v1/verify.
+    """
     fields = [Field("image1", 1, 1), Field("image2", 1, 1)]
     return await _infer(request, "/v1/compare", fields,
-                        lambda s, u: s.pipeline.compare(u.images["image1"][0], u.images["image2"][0], u.preset))
+                        lambda s, u: s.pipeline.compare(u.images["image1"][0], u.images["image2"][0], u.preset),
+                        CompareResponse.of)
 
 
 @router.get("/v1/models", response_model=ModelsResponse, responses=ERRORS, tags=["operations"])

@@ -1,59 +1,154 @@
-"""Response bodies. Embeddings, crops and images are never part of any of them."""
+"""Response bodies. Embeddings, crops and images are never part of any of them.
 
+A default answer is a decision, its reasons and verdicts, and nothing to hill-climb: at 600 requests
+a minute, scores, thresholds and face geometry would let an attacker tune a print, a replay or a morph
+until it passes. Those numbers sit in `details`, which is null unless the API key is granted them
+(README, API); the audit line always records them.
+"""
+
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.inference.pipeline import FaceAnalysis, LivenessResult, MatchResult, VerifyResult
+from app.inference.pipeline import (
+    BindingResult,
+    CompareOutcome,
+    CompareResult,
+    FaceAnalysis,
+    LivenessResult,
+    MatchResult,
+    Timings,
+    VerifyResult,
+)
+from app.inference.policy import Outcome, Verdict
 from app.inference.quality import QualityReport
+
+DETAILS = "scores, thresholds and face geometry; null unless the API key is granted details"
+TIMINGS = "milliseconds per stage summed over the images; images run side by side, so the sum exceeds wall time"
+
+
+def _rounded(values: list[float | None]) -> list[float | None]:
+    return [round(v, 6) if v is not None else None for v in values]
+
+
+def _milliseconds(timings: Timings) -> dict[str, float]:
+    return {stage: round(ms, 2) for stage, ms in timings.stages_ms.items()}
 
 
 class FaceOut(BaseModel):
     detected: int = Field(description="faces found in the image")
-    box: list[float] | None = Field(None, description="x1, y1, x2, y2 in pixels of the upright image")
-    landmarks: list[list[float]] | None = Field(None, description="5 points (x, y): eyes, nose, mouth corners")
-    score: float | None = None
-    quality: QualityReport | None = None
-    problems: list[str] = []
+    problems: list[str] = Field(description="why this image needs a retake; empty when it does not")
 
     @classmethod
     def of(cls, analysis: FaceAnalysis) -> "FaceOut":
+        return cls(detected=analysis.faces_found, problems=analysis.problems)
+
+
+class FaceDetail(BaseModel):
+    box: list[float] = Field(description="x1, y1, x2, y2 in pixels of the upright image")
+    landmarks: list[list[float]] = Field(description="5 points (x, y): eyes, nose, mouth corners")
+    score: float = Field(description="detector confidence")
+    quality: QualityReport | None = Field(description="capture measurements; null when the face was not assessed")
+
+    @classmethod
+    def of(cls, analysis: FaceAnalysis) -> "FaceDetail | None":
         face = analysis.face
-        return cls(
-            detected=analysis.faces_found,
-            box=[round(float(v), 1) for v in face.box] if face else None,
-            landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks] if face else None,
-            score=round(face.score, 4) if face else None,
-            quality=analysis.quality,
-            problems=analysis.problems,
-        )
+        if face is None:
+            return None
+        return cls(box=[round(float(v), 1) for v in face.box],
+                   landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
+                   score=round(face.score, 4), quality=analysis.quality)
 
 
 class MatchOut(BaseModel):
-    score: float = Field(description="cosine similarity of the two face embeddings")
-    threshold: float
+    matched: bool = Field(description="every compared frame matches at the preset's threshold")
     preset: str
     fmr_target: float
-    matched: bool
 
     @classmethod
     def of(cls, match: MatchResult) -> "MatchOut":
-        return cls(score=round(match.score, 6), threshold=match.threshold, preset=match.preset,
-                   fmr_target=match.fmr_target, matched=match.matched)
+        return cls(matched=match.matched, preset=match.preset, fmr_target=match.fmr_target)
+
+
+class MatchDetail(BaseModel):
+    score: float = Field(description="cosine similarity of the lowest-scoring frame; it decides")
+    threshold: float = Field(description="match at or above")
+    frame_scores: list[float | None] = Field(description="each selfie frame (compare: image1) against the reference; "
+                                                          "null where the frame has no usable face")
+
+    @classmethod
+    def of(cls, match: MatchResult) -> "MatchDetail":
+        return cls(score=round(match.score, 6), threshold=match.threshold, frame_scores=_rounded(match.frame_scores))
 
 
 class LivenessOut(BaseModel):
-    score: float = Field(description="P(real), mean over selfie frames")
-    verdict: Literal["live", "spoof", "uncertain"]
-    threshold: float = Field(description="live at or above this fused P(real)")
+    verdict: Verdict = Field(description="the worst judged frame's: a frame not judged live is never outvoted")
+    frame_verdicts: list[Verdict | None] = Field(description="per selfie frame; null where the capture did not allow "
+                                                             "liveness to be judged (its problems say why)")
+
+    @classmethod
+    def of(cls, liveness: LivenessResult) -> "LivenessOut":
+        return cls(verdict=liveness.verdict, frame_verdicts=liveness.frame_verdicts)
+
+
+class LivenessDetail(BaseModel):
+    score: float = Field(description="fused P(real) of the lowest judged frame")
+    live_from: float = Field(description="live at or above this fused P(real)")
     spoof_below: float = Field(description="spoof below this; uncertain in between")
-    frame_scores: list[float]
-    model_scores: dict[str, float] = Field(description="each liveness model's mean P(real), before fusion")
+    frame_scores: list[float | None] = Field(description="fused P(real) per selfie frame; null where not judged")
+    model_log_odds: dict[str, list[float | None]] = Field(description="each model's log-odds of a real face per frame, "
+                                                                      "before fusion")
+
+    @classmethod
+    def of(cls, liveness: LivenessResult) -> "LivenessDetail":
+        return cls(score=round(liveness.score, 6), live_from=liveness.threshold, spoof_below=liveness.spoof_below,
+                   frame_scores=_rounded(liveness.frame_scores),
+                   model_log_odds={name: _rounded(values) for name, values in liveness.model_log_odds.items()})
+
+
+class FramesOut(BaseModel):
+    consistent: bool | None = Field(description="the selfie frames show one person; null when fewer than two frames "
+                                                "had a face to compare")
+
+
+class FramesDetail(BaseModel):
+    lowest_similarity: float | None = Field(description="lowest cosine similarity between two selfie frames")
+    threshold: float = Field(description="every pair of frames must reach this")
+
+    @classmethod
+    def of(cls, binding: BindingResult) -> "FramesDetail":
+        lowest = binding.lowest_similarity
+        return cls(lowest_similarity=round(lowest, 6) if lowest is not None else None, threshold=binding.threshold)
 
 
 class FacesOut(BaseModel):
-    selfie: list[FaceOut] = []
-    reference: FaceOut | None = None
+    selfie: list[FaceOut]
+    reference: FaceOut | None = Field(description="null on /v1/liveness")
+
+
+class FacesDetail(BaseModel):
+    selfie: list[FaceDetail | None] = Field(description="per selfie frame; null where no face was found")
+    reference: FaceDetail | None
+
+
+class Details(BaseModel):
+    """The numbers behind a decision, for API keys granted them."""
+
+    match: MatchDetail | None
+    liveness: LivenessDetail | None
+    frames: FramesDetail | None
+    faces: FacesDetail
+
+    @classmethod
+    def of(cls, result: VerifyResult) -> "Details":
+        return cls(
+            match=MatchDetail.of(result.match) if result.match else None,
+            liveness=LivenessDetail.of(result.liveness) if result.liveness else None,
+            frames=FramesDetail.of(result.binding) if result.binding else None,
+            faces=FacesDetail(selfie=[FaceDetail.of(a) for a in result.selfie],
+                              reference=FaceDetail.of(result.reference) if result.reference else None),
+        )
 
 
 class PolicyOut(BaseModel):
@@ -68,62 +163,171 @@ class ModelOut(BaseModel):
     sha256: str
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """What every answer names besides its findings: the request, the policy and models that decided, the seal."""
+
+    request_id: str
+    policy: PolicyOut
+    models: list[ModelOut]
+    sealed: bool
+
+
+POLICY_EXAMPLE = {"version": "2026.11.4", "digest": "a1d899e56e9a3fe89320745b549aa37263d5bf8049196eafba360d51266467cb"}
+MODELS_EXAMPLE = [{"name": "centerface", "version": "1.0.0", "role": "detector",
+                   "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}]
 DECISION_EXAMPLE = {
-    "request_id": "016b1cbbb2db48009b385430a75b36b6",
+    "request_id": "6711fe21e7db41689619366195b97031",
     "decision": "approve",
     "reasons": [],
-    "match": {"score": 0.73802, "threshold": 0.5796290636062623, "preset": "fmr_1e-3", "fmr_target": 0.001, "matched": True},
-    "liveness": {"score": 0.941038, "verdict": "live", "threshold": 0.16748575866222384, "spoof_below": 0.16188852861523628,
-                 "frame_scores": [0.941038],
-                 "model_scores": {"minifasnetv2se": 0.989509, "silentface-minifasnetv2-2.7": 0.835492,
-                                  "silentface-minifasnetv1se-4.0": 0.954391}},
-    "faces": {"selfie": [{"detected": 1, "box": [395.7, 119.6, 1030.4, 1079.1],
-                          "landmarks": [[575.1, 511.4], [878.4, 495.0], [736.5, 683.8], [596.6, 831.7], [859.6, 817.1]],
-                          "score": 0.9402, "problems": []}],
-              "reference": {"detected": 1, "box": [587.6, 187.1, 962.9, 688.3], "problems": []}},
-    "policy": {"version": "2026.11.3", "digest": "23743dce21c9f502e28a01a76c04d94a8f5671365e58606f43975d8c3393eeae"},
-    "models": [{"name": "centerface", "version": "1.0.0", "role": "detector",
-                "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}],
-    "timings_ms": {"decode": 88.9, "detect": 118.1, "align": 2.5, "liveness": 41.0, "embed": 73.5},
     "sealed": True,
+    "match": {"matched": True, "preset": "fmr_1e-3", "fmr_target": 0.001},
+    "liveness": {"verdict": "live", "frame_verdicts": ["live", "live"]},
+    "frames": {"consistent": True},
+    "faces": {"selfie": [{"detected": 1, "problems": []}, {"detected": 1, "problems": []}],
+              "reference": {"detected": 1, "problems": []}},
+    "details": None,
+    "policy": POLICY_EXAMPLE,
+    "models": MODELS_EXAMPLE,
+    "timings_ms": {"decode": 142.2, "detect": 190.55, "align": 11.45, "embed": 113.29, "liveness": 142.87},
 }
+DETAILS_EXAMPLE = {
+    "match": {"score": 0.737987, "threshold": 0.5796290636062623, "frame_scores": [0.737987, 0.809418]},
+    "liveness": {"score": 0.617073, "live_from": 0.5, "spoof_below": 0.2, "frame_scores": [0.943457, 0.617073],
+                 "model_log_odds": {"minifasnetv2se": [4.387023, 5.407448],
+                                    "silentface-minifasnetv2-2.7": [1.356737, -0.563284],
+                                    "silentface-minifasnetv1se-4.0": [2.699865, -3.412734]}},
+    "frames": {"lowest_similarity": 0.751626, "threshold": 0.5796290636062623},
+    "faces": {
+        "selfie": [
+            {"box": [395.7, 119.6, 1030.4, 1079.1],
+             "landmarks": [[575.1, 511.4], [878.4, 495.0], [736.5, 683.8], [596.6, 831.7], [859.6, 817.1]],
+             "score": 0.9402,
+             "quality": {"eye_distance_px": 303.81, "sharpness": 1761.74, "brightness": 138.23, "yaw": -0.0,
+                         "roll_deg": -3.1, "inside_image": True, "context": 0.88, "failures": []}},
+            {"box": [531.3, 293.5, 1282.0, 1257.2],
+             "landmarks": [[699.6, 685.6], [1039.7, 677.7], [837.9, 873.3], [721.5, 1018.4], [1009.3, 1009.4]],
+             "score": 0.9077,
+             "quality": {"eye_distance_px": 340.17, "sharpness": 2044.06, "brightness": 158.86, "yaw": -0.107,
+                         "roll_deg": -1.34, "inside_image": True, "context": 1.0, "failures": []}},
+        ],
+        "reference": {"box": [587.6, 187.1, 962.9, 688.3],
+                      "landmarks": [[678.4, 403.6], [858.4, 398.1], [761.3, 500.7], [689.9, 568.1], [844.1, 562.3]],
+                      "score": 0.9441,
+                      "quality": {"eye_distance_px": 180.1, "sharpness": 1050.23, "brightness": 167.64, "yaw": -0.056,
+                                  "roll_deg": -1.77, "inside_image": True, "context": None, "failures": []}},
+    },
+}
+DETAILED_EXAMPLE = {**DECISION_EXAMPLE, "details": DETAILS_EXAMPLE}  # the same answer to a key granted details
 
 
 class DecisionResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE]})
+    """The decision of /v1/verify and /v1/liveness."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE, DETAILED_EXAMPLE]})
 
     request_id: str
-    decision: Literal["approve", "reject", "retake"]
+    decision: Outcome
     reasons: list[str]
-    match: MatchOut | None = None
-    liveness: LivenessOut | None = None
+    sealed: bool = Field(description="false: a development-mode service decided, unbound by the baked trust anchors")
+    match: MatchOut | None = Field(description="null on /v1/liveness, or when no frame had a face to match")
+    liveness: LivenessOut | None = Field(description="null when no selfie frame could be judged")
+    frames: FramesOut
     faces: FacesOut
+    details: Details | None = Field(None, description=DETAILS)
     policy: PolicyOut
     models: list[ModelOut]
-    timings_ms: dict[str, float] = Field(
-        description="milliseconds per stage summed over the images; images run side by side, so the sum exceeds wall time"
-    )
-    sealed: bool = Field(description="false: a development-mode service decided, unbound by the baked trust anchors")
+    timings_ms: dict[str, float] = Field(description=TIMINGS)
 
     @classmethod
-    def of(cls, result: VerifyResult, request_id: str, policy: PolicyOut, models: list[ModelOut],
-           sealed: bool) -> "DecisionResponse":
-        live: LivenessResult | None = result.liveness
+    def of(cls, result: VerifyResult, stamp: Stamp) -> "DecisionResponse":
+        """The full answer, details included: withhold them from a key not granted them."""
         return cls(
-            request_id=request_id,
+            request_id=stamp.request_id,
             decision=result.decision,
             reasons=result.reasons,
+            sealed=stamp.sealed,
             match=MatchOut.of(result.match) if result.match else None,
-            liveness=LivenessOut(score=round(live.score, 6), verdict=live.verdict, threshold=live.threshold,
-                                 spoof_below=live.spoof_below,
-                                 frame_scores=[round(s, 6) for s in live.frame_scores],
-                                 model_scores={k: round(v, 6) for k, v in live.model_scores.items()}) if live else None,
+            liveness=LivenessOut.of(result.liveness) if result.liveness else None,
+            frames=FramesOut(consistent=result.binding.consistent if result.binding else None),
             faces=FacesOut(selfie=[FaceOut.of(a) for a in result.selfie],
                            reference=FaceOut.of(result.reference) if result.reference else None),
-            policy=policy,
-            models=models,
-            timings_ms={k: round(v, 2) for k, v in result.timings.stages_ms.items()},
-            sealed=sealed,
+            details=Details.of(result),
+            policy=stamp.policy,
+            models=stamp.models,
+            timings_ms=_milliseconds(result.timings),
+        )
+
+
+class CompareFacesOut(BaseModel):
+    image1: FaceOut
+    image2: FaceOut
+
+
+class CompareFacesDetail(BaseModel):
+    image1: FaceDetail | None = Field(description="null where no face was found")
+    image2: FaceDetail | None = Field(description="null where no face was found")
+
+
+class CompareDetails(BaseModel):
+    """The numbers behind a comparison, for API keys granted them."""
+
+    match: MatchDetail | None
+    faces: CompareFacesDetail
+
+    @classmethod
+    def of(cls, result: CompareResult) -> "CompareDetails":
+        return cls(match=MatchDetail.of(result.match) if result.match else None,
+                   faces=CompareFacesDetail(image1=FaceDetail.of(result.first), image2=FaceDetail.of(result.second)))
+
+
+COMPARE_EXAMPLE = {
+    "request_id": "eaffa7c455844695958ef23aac9c733a",
+    "decision": "match",
+    "liveness_checked": False,
+    "reasons": [],
+    "sealed": True,
+    "match": {"matched": True, "preset": "fmr_1e-3", "fmr_target": 0.001},
+    "faces": {"image1": {"detected": 1, "problems": []}, "image2": {"detected": 1, "problems": []}},
+    "details": None,
+    "policy": POLICY_EXAMPLE,
+    "models": MODELS_EXAMPLE,
+    "timings_ms": {"decode": 77.42, "detect": 119.46, "align": 9.19, "embed": 59.07},
+}
+
+
+class CompareResponse(BaseModel):
+    """Are two images the same person? A match statement only: no liveness is judged, so `match` is never an
+    onboarding approval and must not be used alone to onboard anyone (a printed photo matches its original)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [COMPARE_EXAMPLE]})
+
+    request_id: str
+    decision: CompareOutcome = Field(description="match, no_match, or retake when a face is missing")
+    liveness_checked: Literal[False] = Field(False, description="always false: compare makes no liveness claim")
+    reasons: list[str]
+    sealed: bool = Field(description="false: a development-mode service decided, unbound by the baked trust anchors")
+    match: MatchOut | None = Field(description="null when an image has no face to match")
+    faces: CompareFacesOut
+    details: CompareDetails | None = Field(None, description=DETAILS)
+    policy: PolicyOut
+    models: list[ModelOut]
+    timings_ms: dict[str, float] = Field(description=TIMINGS)
+
+    @classmethod
+    def of(cls, result: CompareResult, stamp: Stamp) -> "CompareResponse":
+        """The full answer, details included: withhold them from a key not granted them."""
+        return cls(
+            request_id=stamp.request_id,
+            decision=result.outcome,
+            reasons=result.reasons,
+            sealed=stamp.sealed,
+            match=MatchOut.of(result.match) if result.match else None,
+            faces=CompareFacesOut(image1=FaceOut.of(result.first), image2=FaceOut.of(result.second)),
+            details=CompareDetails.of(result),
+            policy=stamp.policy,
+            models=stamp.models,
+            timings_ms=_milliseconds(result.timings),
         )
 
 

@@ -7,6 +7,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import httpx
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import __version__
 from app.api.app import create_app
 from app.api.auth import create_key
+from app.api.schemas import COMPARE_EXAMPLE, DECISION_EXAMPLE, DETAILED_EXAMPLE, CompareResponse, DecisionResponse
 from app.api.service import Service
 from app.cli import open_models
 from app.config import Settings
@@ -29,6 +31,10 @@ from tests.conftest import MODELS, data_file
 from tests.sealed_copy import SealedCopy
 
 SELFIE, REFERENCE, OTHER = "img1.jpg", "img2.jpg", "img17.jpg"
+SECOND_SELFIE = "img4.jpg"  # the same person as SELFIE and REFERENCE
+# Words of the numbers an attacker could hill-climb against; none may appear in a default answer.
+ORACLE_WORDS = ("score", "threshold", "box", "landmarks", "model_log_odds", "live_from", "spoof_below",
+                "similarity", "eye_distance", "sharpness")
 
 
 def image(name: str) -> bytes:
@@ -36,8 +42,8 @@ def image(name: str) -> bytes:
 
 
 class Api:
-    def __init__(self, service: Service, key: str) -> None:
-        self.service, self.key = service, key
+    def __init__(self, service: Service, key: str, details_key: str = "") -> None:
+        self.service, self.key, self.details_key = service, key, details_key
         self.app = create_app(service)
 
     def call(self, method: str, path: str, key: str | None = "default", **kwargs: object) -> httpx.Response:
@@ -57,10 +63,10 @@ class Api:
 def api(sealed: SealedSet, tmp_path_factory: pytest.TempPathFactory) -> Api:
     folder = tmp_path_factory.mktemp("api")
     keys = folder / "keys.json"
-    key = create_key(keys, "test-bank")
+    key, details_key = create_key(keys, "test-bank"), create_key(keys, "back-office", details=True)
     settings = Settings(models_dir=MODELS, api_keys_file=keys, audit_log_file=folder / "audit.jsonl",
                         reverify_interval_s=0, max_image_bytes=3_000_000, max_body_bytes=8_000_000)
-    return Api(Service.start(settings, sealed), key)
+    return Api(Service.start(settings, sealed), key, details_key)
 
 
 def multipart(**fields: bytes | list[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -75,13 +81,31 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def last_audit(api: Api) -> dict[str, Any]:
+    return json.loads(Path(api.service.settings.audit_log_file).read_text().splitlines()[-1])
+
+
+def measurements(node: object, path: str = "") -> Iterator[str]:
+    """The path of every non-integer number in a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from measurements(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from measurements(value, f"{path}[{index}]")
+    elif isinstance(node, float):
+        yield path
+
+
 def test_verify_multipart_approves_a_genuine_pair_with_full_provenance(api: Api) -> None:
     response = api.call("POST", "/v1/verify", files=multipart(selfie=image(SELFIE), reference=image(REFERENCE)))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["decision"] == "approve" and body["reasons"] == [] and body["sealed"] is True
-    assert body["match"]["matched"] and body["match"]["preset"] == "fmr_1e-3" and body["match"]["fmr_target"] == 1e-3
-    assert body["liveness"]["verdict"] == "live"
+    assert body["match"] == {"matched": True, "preset": "fmr_1e-3", "fmr_target": 1e-3}
+    assert body["liveness"] == {"verdict": "live", "frame_verdicts": ["live"]}
+    assert body["frames"] == {"consistent": None}  # one frame: nothing to bind
+    assert body["faces"] == {"selfie": [{"detected": 1, "problems": []}], "reference": {"detected": 1, "problems": []}}
     assert {m["name"] for m in body["models"]} == {m.name for m in api.service.sealed.lock.models}
     assert body["policy"]["digest"] == api.service.sealed.lock.policy.sha256
     assert set(body["timings_ms"]) >= {"decode", "detect", "align", "embed", "liveness"}
@@ -94,23 +118,118 @@ def test_base64_json_and_multipart_give_identical_results(api: Api) -> None:
     as_json = api.call("POST", "/v1/verify", json={"selfie": [b64(image(SELFIE))], "reference": b64(image(OTHER))})
     assert upload.status_code == as_json.status_code == 200
     first, second = upload.json(), as_json.json()
-    for key in ("decision", "reasons", "match", "liveness", "faces"):
+    for key in ("decision", "reasons", "match", "liveness", "frames", "faces"):
         assert first[key] == second[key]
     assert first["decision"] == "reject" and first["reasons"] == ["face_mismatch"]
 
 
 def test_preset_selects_the_operating_point(api: Api) -> None:
-    body = api.call("POST", "/v1/compare", json={"image1": b64(image(SELFIE)), "image2": b64(image(REFERENCE)),
-                                                  "preset": "fmr_1e-4"}).json()
-    assert body["match"]["preset"] == "fmr_1e-4" and body["match"]["threshold"] > 0.6
-    bad = api.call("POST", "/v1/compare", json={"image1": b64(image(SELFIE)), "image2": b64(image(REFERENCE)), "preset": "loose"})
+    request = {"image1": b64(image(SELFIE)), "image2": b64(image(REFERENCE)), "preset": "fmr_1e-4"}
+    body = api.call("POST", "/v1/compare", key=api.details_key, json=request).json()
+    preset = api.service.pipeline.policy.match.presets["fmr_1e-4"]
+    assert body["match"]["preset"] == "fmr_1e-4" and body["match"]["fmr_target"] == preset.fmr_target
+    assert body["details"]["match"]["threshold"] == preset.threshold
+    bad = api.call("POST", "/v1/compare", json={**request, "preset": "loose"})
     assert bad.status_code == 400 and bad.json()["code"] == "unknown_preset"
 
 
 def test_liveness_endpoint_takes_several_frames(api: Api) -> None:
     body = api.call("POST", "/v1/liveness", files=multipart(selfie=[image(SELFIE), image(SELFIE)])).json()
-    assert body["liveness"]["verdict"] == "live" and len(body["liveness"]["frame_scores"]) == 2
-    assert body["match"] is None
+    assert body["liveness"] == {"verdict": "live", "frame_verdicts": ["live", "live"]}
+    assert body["frames"] == {"consistent": True} and body["match"] is None
+
+
+ROUTES = {  # route: its fields, by image name
+    "/v1/verify": {"selfie": [SELFIE, SECOND_SELFIE], "reference": [REFERENCE]},
+    "/v1/liveness": {"selfie": [SELFIE, SECOND_SELFIE]},
+    "/v1/compare": {"image1": [SELFIE], "image2": [REFERENCE]},
+}
+
+
+def route_files(path: str) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return multipart(**{field: [image(name) for name in names] for field, names in ROUTES[path].items()})
+
+
+@pytest.mark.parametrize("path", list(ROUTES))
+def test_a_default_answer_carries_no_oracle(api: Api, path: str) -> None:
+    """No score, threshold or geometry to hill-climb against: the only fractions are the preset's FMR target
+    and the timings."""
+    response = api.call("POST", path, files=route_files(path))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["details"] is None
+    assert [word for word in ORACLE_WORDS if word in response.text] == []
+    assert [p for p in measurements(body) if not p.startswith(".timings_ms.") and p != ".match.fmr_target"] == []
+
+
+@pytest.mark.parametrize("path", list(ROUTES))
+def test_a_key_granted_details_gets_the_numbers(api: Api, path: str) -> None:
+    response = api.call("POST", path, key=api.details_key, files=route_files(path))
+    assert response.status_code == 200, response.text
+    policy, details = api.service.pipeline.policy, response.json()["details"]
+    frames = len(ROUTES[path].get("selfie", ROUTES[path].get("image1", [])))
+    groups = [group if isinstance(group, list) else [group] for group in details["faces"].values()]
+    faces = [face for group in groups for face in group if face]
+    assert len(faces) == sum(len(names) for names in ROUTES[path].values())
+    assert all(len(face["box"]) == 4 and len(face["landmarks"]) == 5 and face["score"] > 0 for face in faces)
+    assert all(face["quality"]["failures"] == [] for face in faces)
+    if path == "/v1/liveness":
+        assert details["match"] is None
+    else:
+        assert details["match"]["threshold"] == policy.match.presets[policy.default_preset].threshold
+        assert len(details["match"]["frame_scores"]) == frames
+        assert details["match"]["score"] == min(details["match"]["frame_scores"])
+    if path != "/v1/compare":
+        liveness = details["liveness"]
+        point = policy.liveness
+        assert (liveness["live_from"], liveness["spoof_below"]) == (point.live_from, point.spoof_below)
+        assert liveness["score"] == min(liveness["frame_scores"]) and len(liveness["frame_scores"]) == frames
+        assert set(liveness["model_log_odds"]) == set(policy.liveness.weights)
+        assert all(len(per_frame) == frames for per_frame in liveness["model_log_odds"].values())
+        assert details["frames"]["threshold"] == policy.binding_threshold(policy.match.presets[policy.default_preset])
+        assert -1 <= details["frames"]["lowest_similarity"] <= 1
+
+
+def test_the_audit_line_records_every_detail_for_a_default_key(api: Api) -> None:
+    fields = {"selfie": [image(SELFIE), image(SECOND_SELFIE)], "reference": image(REFERENCE)}
+    response = api.call("POST", "/v1/verify", files=multipart(**fields))
+    assert response.json()["details"] is None
+    audit = last_audit(api)
+    assert audit["request_id"] == response.json()["request_id"] and audit["details_returned"] is False
+    assert audit["liveness"]["frame_verdicts"] == response.json()["liveness"]["frame_verdicts"]
+    assert audit["frames"] == response.json()["frames"]
+    details = audit["details"]
+    assert len(details["liveness"]["frame_scores"]) == 2
+    assert {name: len(values) for name, values in details["liveness"]["model_log_odds"].items()} == {
+        name: 2 for name in api.service.pipeline.policy.liveness.weights}
+    assert isinstance(details["frames"]["lowest_similarity"], float) and details["frames"]["threshold"] > 0
+    assert len(details["match"]["frame_scores"]) == 2 and audit["match"]["preset"] == "fmr_1e-3"
+    assert details["match"]["threshold"] == api.service.pipeline.policy.match.presets["fmr_1e-3"].threshold
+    for face in [*details["faces"]["selfie"], details["faces"]["reference"]]:
+        assert len(face["box"]) == 4 and len(face["landmarks"]) == 5
+
+
+@pytest.mark.parametrize("attack", ["paper", "screen"])
+def test_a_selfie_whose_frames_show_two_people_is_rejected(api: Api, attack: str) -> None:
+    """A print of the reference's owner beside a live stranger's frame: the print matches the reference and the
+    stranger may pass liveness, but the frames do not show one person."""
+    original = data_file("liveness-dev/print-screen-6/original/marnix.jpg")
+    print_attack = data_file(f"liveness-dev/print-screen-6/{attack}/marnix.jpg")
+    files = multipart(selfie=[print_attack, image(SELFIE)], reference=original)
+    body = api.call("POST", "/v1/verify", files=files).json()
+    assert body["decision"] == "reject" and "frames_mismatch" in body["reasons"], body
+    assert body["frames"] == {"consistent": False}
+
+
+def test_compare_states_a_match_and_claims_no_liveness(api: Api) -> None:
+    for other, outcome in ((REFERENCE, "match"), (OTHER, "no_match")):
+        body = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(other))).json()
+        assert (body["decision"], body["liveness_checked"], body["reasons"]) == (outcome, False, [])
+        assert body["match"]["matched"] is (outcome == "match") and "liveness" not in body
+        assert body["faces"] == {"image1": {"detected": 1, "problems": []}, "image2": {"detected": 1, "problems": []}}
+    assert last_audit(api)["decision"] == "no_match" and last_audit(api)["liveness_checked"] is False
+    compare = api.call("GET", "/openapi.json", key=None).json()["paths"]["/v1/compare"]["post"]
+    assert "no liveness claim" in compare["description"] and "never be used alone to onboard" in compare["description"]
 
 
 @pytest.mark.parametrize(
@@ -208,7 +327,8 @@ def test_development_mode_runs_a_foreign_lock_and_says_unsealed_everywhere(
     assert dev.call("GET", "/readyz", key=None).json() == {"status": "ready", "lock_version": models["lock_version"],
                                                            "sealed": False}
     decision = dev.call("POST", "/v1/compare", key=None, files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
-    assert (decision.json()["decision"], decision.json()["sealed"]) == ("approve", False)
+    assert (decision.json()["decision"], decision.json()["sealed"]) == ("match", False)
+    assert decision.json()["details"] is None  # no key, no details: development mode is no back door to the numbers
     assert json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])["sealed"] is False
     info = build_info(dev.call("GET", "/metrics", key=None).text)
     assert (info["sealed"], info["lock_sha256"]) == ("false", models["lock_sha256"])
@@ -270,13 +390,20 @@ def test_an_exception_inside_inference_is_a_500_for_that_request_only(api: Api, 
     assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
     assert "simulated" not in failed.text
     ok = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
-    assert ok.status_code == 200 and ok.json()["decision"] == "approve"
+    assert ok.status_code == 200 and ok.json()["decision"] == "match"
 
 
 def test_openapi_documents_examples(api: Api) -> None:
     spec = api.call("GET", "/openapi.json", key=None).json()
     schemas = spec["components"]["schemas"]
-    assert schemas["DecisionResponse"]["examples"][0]["decision"] == "approve"
+    assert [e["decision"] for e in schemas["DecisionResponse"]["examples"]] == ["approve", "approve"]
+    assert [e["decision"] for e in schemas["CompareResponse"]["examples"]] == ["match"]
+    examples = [(DecisionResponse, DECISION_EXAMPLE), (DecisionResponse, DETAILED_EXAMPLE),
+                (CompareResponse, COMPARE_EXAMPLE)]
+    for model, example in examples:  # every key of the answer, and no other
+        assert model.model_validate(example).model_dump(mode="json") == example
+    assert schemas["CompareResponse"]["properties"]["decision"]["enum"] == ["match", "no_match", "retake"]
+    assert schemas["CompareResponse"]["properties"]["liveness_checked"]["const"] is False
     assert schemas["Problem"]["examples"][0]["code"] == "image_too_large"
     assert "example" in spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]
 
