@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from app.eval.datasets import liveness_samples
-from app.eval.fusion import clear_of, fit_liveness, judged_only
+from app.eval.fusion import ScoredSample, clear_of, fit_liveness, judged_only
 from app.eval.liveness import score_samples
 from app.eval.metrics import threshold_at_fmr
-from app.eval.verify import evaluate_verify
+from app.eval.verify import PairScores, evaluate_verify
 from app.inference.pipeline import Pipeline
 from app.inference.policy import Policy
 
@@ -43,16 +43,26 @@ def calibrate(
     pipeline: Pipeline, draft: Policy, verify_root: Path, liveness_roots: Sequence[Path], version: str,
     apcer_target: float, bpcer_target: float,
 ) -> str:
-    """Return the text of a new policy file. `pipeline` must run under `draft`, whose capture rules,
-    `flip_average` and margins are kept (they decide which captures are valid and how far a boundary
-    must stay from every sample); fusion, thresholds and presets are recomputed. Full float precision:
-    rounding could move a boundary."""
+    """Score the dev data with `pipeline`, which must run under `draft`, and return a new policy's text."""
     _, pair_scores = evaluate_verify(pipeline, verify_root)
+    samples = [scored for root in liveness_roots for scored in score_samples(pipeline, liveness_samples(root))]
+    data_names = (verify_root.name, [root.name for root in liveness_roots])
+    return policy_text(draft, version, pair_scores, samples, data_names, apcer_target, bpcer_target)
+
+
+def policy_text(
+    draft: Policy, version: str, pair_scores: Sequence[PairScores], samples: Sequence[ScoredSample],
+    data_names: tuple[str, list[str]], apcer_target: float, bpcer_target: float,
+) -> str:
+    """The text of a new policy file: the draft's capture rules, `flip_average` and margins are kept
+    (they decide which captures are valid and how far a boundary must stay from every sample); fusion,
+    thresholds and presets are recomputed, clear of every sample by margin + drift, so that a sample
+    moved by the drift on another machine is still outside the margin the tests check. Full float
+    precision: rounding could move a boundary."""
     impostor = np.concatenate([s.impostor for s in pair_scores])
     every_pair = np.concatenate([np.concatenate([s.genuine, s.impostor]) for s in pair_scores])
-    samples = [scored for root in liveness_roots for scored in score_samples(pipeline, liveness_samples(root))]
     models = sorted(draft.liveness.weights)
-    fit = fit_liveness(samples, models, apcer_target, bpcer_target, draft.liveness.margin)
+    fit = fit_liveness(samples, models, apcer_target, bpcer_target, draft.liveness.margin + draft.liveness.drift)
     judged = judged_only(samples)
     lines = [
         "# Decision policy, sealed with the models: its SHA-256 is recorded in models.lock.",
@@ -61,10 +71,10 @@ def calibrate(
         f'default_preset = "{draft.default_preset}"',
     ]
     lines += _toml_table("calibration", {
-        "verify_data": verify_root.name,
+        "verify_data": data_names[0],
         "impostor_pairs": int(impostor.size),
         "genuine_pairs": int(every_pair.size - impostor.size),
-        "liveness_data": [root.name for root in liveness_roots],
+        "liveness_data": data_names[1],
         "liveness_sources": len({s.sample.group for s in samples}),
         "valid_bona_fide": sum(s.sample.real for s in judged),
         "valid_attacks": sum(not s.sample.real for s in judged),
@@ -73,9 +83,10 @@ def calibrate(
         "bpcer_target": bpcer_target,
     })
     lines += _toml_table("capture", draft.capture.model_dump())
-    lines += _toml_table("match", {"margin": draft.match.margin})
+    lines += _toml_table("match", {"drift": draft.match.drift, "margin": draft.match.margin})
     for name, target in FMR_PRESETS.items():
-        threshold = clear_of(every_pair, threshold_at_fmr(impostor, target), draft.match.margin, upwards=True)
+        clearance = draft.match.margin + draft.match.drift
+        threshold = clear_of(every_pair, threshold_at_fmr(impostor, target), clearance, upwards=True)
         measurable = "measured" if impostor.size * target >= 1 else "not measurable with this many impostors: above the highest seen"
         lines += [*_toml_table(f'match.presets."{name}"', {"fmr_target": target, "threshold": threshold}), f"# {measurable}"]
     lines += _toml_table("liveness", {
@@ -85,6 +96,7 @@ def calibrate(
         "flip_average": draft.liveness.flip_average,
         "live_from": fit.live_from,
         "spoof_below": fit.spoof_below,
+        "drift": draft.liveness.drift,
         "margin": draft.liveness.margin,
     })
     return "\n".join(lines) + "\n"

@@ -84,8 +84,9 @@ Frame = tuple[np.ndarray, FaceAnalysis]  # a decoded selfie frame and what was f
 @dataclass
 class LivenessResult:
     """Per frame: fused P(real), verdict and each model's log-odds (None where the frame's capture did not
-    allow liveness to be judged). The overall verdict is the worst frame's: one frame not judged live
-    can never be outvoted by others, so adding frames cannot turn a rejected spoof into an approval."""
+    allow liveness to be judged). The overall verdict is the worst frame's (a frame not judged counts as
+    uncertain): one frame not judged live can never be outvoted by others, so adding frames cannot turn
+    a rejected spoof into an approval."""
 
     verdict: Verdict
     score: float  # the lowest judged frame's fused P(real)
@@ -255,7 +256,8 @@ class Pipeline:
             verdicts[frame] = self.policy.liveness_verdict(float(fused[position]))
             for name, values in log_odds.items():
                 per_model[name][frame] = float(values[position])
-        worst = "spoof" if "spoof" in verdicts else "uncertain" if "uncertain" in verdicts else "live"
+        # A frame that could not be judged leaves the whole selfie unproven: never "live" overall.
+        worst = "spoof" if "spoof" in verdicts else "live" if all(v == "live" for v in verdicts) else "uncertain"
         point = self.policy.liveness
         return LivenessResult(worst, float(fused.min()), point.live_from, point.spoof_below, scores, verdicts, per_model)
 

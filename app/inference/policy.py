@@ -35,9 +35,10 @@ class LivenessPoint(Strict):
     above `live_from`, `spoof` below `spoof_below`, `uncertain` in between.
 
     Two stored boundaries rather than a centre and a half-width: recomputing a boundary from
-    those in floating point could move it by one ulp across a calibration sample. `margin` is the
-    measured score drift across execution settings times a safety factor; calibration keeps every
-    dev sample at least that far from both boundaries.
+    those in floating point could move it by one ulp across a calibration sample. `drift` is the
+    largest score change measured across execution settings (`bench/drift.py`); every dev sample
+    lies at least `margin` + `drift` from both boundaries when calibrated, so at least `margin` on any
+    machine.
     """
 
     fusion: Literal["weighted_logit"]
@@ -46,12 +47,15 @@ class LivenessPoint(Strict):
     flip_average: bool = Field(description="average each model's logit over the crop and its mirror image")
     live_from: float = Field(gt=0, lt=1)
     spoof_below: float = Field(gt=0, lt=1)
+    drift: float = Field(ge=0, lt=0.5)
     margin: float = Field(ge=0, lt=0.5)
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Self:
         if self.spoof_below > self.live_from:
             raise ValueError("liveness spoof_below must not exceed live_from")
+        if self.margin < self.drift:
+            raise ValueError("liveness margin must not be below the measured drift")
         if not all(math.isfinite(w) for w in [*self.weights.values(), self.bias]):
             raise ValueError("liveness fusion weights must be finite")
         return self
@@ -80,11 +84,14 @@ class CaptureRules(Strict):
 
 class MatchPoints(Strict):
     presets: dict[str, Preset] = Field(min_length=1)
-    margin: float = Field(ge=0, lt=0.5, description="measured cosine drift times a safety factor")
+    drift: float = Field(ge=0, lt=0.5, description="largest cosine change measured across execution settings")
+    margin: float = Field(ge=0, lt=0.5, description="least distance of any dev pair from a preset, on any machine")
 
     @model_validator(mode="after")
     def _presets_ordered(self) -> Self:
-        """A stricter FMR target must never come with a lower threshold."""
+        """A stricter FMR target must never come with a lower threshold; the margin covers the drift."""
+        if self.margin < self.drift:
+            raise ValueError("match margin must not be below the measured drift")
         ordered = sorted(self.presets.values(), key=lambda p: -p.fmr_target)
         if any(a.threshold >= b.threshold for a, b in zip(ordered, ordered[1:])):
             raise ValueError("match presets must have strictly higher thresholds for lower fmr targets")

@@ -75,12 +75,12 @@ def test_leave_one_source_out_never_fits_on_the_held_out_source() -> None:
     samples = sources(np.random.default_rng(4))
     # Poison one source: its attacks score like bona fide faces. A fit that saw it would move live_from up.
     poisoned = [synthetic("s2", False, 1.5, 0.0) if s.sample.group == "s2" and not s.sample.real else s for s in samples]
-    fits = leave_one_source_out(poisoned, MODELS, 0.01, 0.05, margin=0.0)
-    clean = leave_one_source_out(samples, MODELS, 0.01, 0.05, margin=0.0)
+    fits = leave_one_source_out(poisoned, MODELS, 0.01, 0.05)
+    clean = leave_one_source_out(samples, MODELS, 0.01, 0.05)
     assert fits["s2"] == clean["s2"]
     assert fits["s0"] != clean["s0"]
 
 
 def test_a_source_without_both_labels_elsewhere_gets_no_fit() -> None:
     only = [synthetic("s0", True, 3, 0), synthetic("s1", False, -3, 0)]
-    assert leave_one_source_out(only, MODELS, 0.01, 0.05, 0.0) == {"s0": None, "s1": None}
+    assert leave_one_source_out(only, MODELS, 0.01, 0.05) == {"s0": None, "s1": None}

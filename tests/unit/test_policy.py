@@ -17,6 +17,7 @@ max_brightness = 225.0
 max_yaw = 0.6
 max_roll_deg = 45.0
 [match]
+drift = 0.0005
 margin = 0.001
 [match.presets."fmr_1e-3"]
 fmr_target = 0.001
@@ -31,6 +32,7 @@ bias = 0.0
 flip_average = true
 live_from = 0.6
 spoof_below = 0.4
+drift = 0.002
 margin = 0.01
 """
 
@@ -54,7 +56,8 @@ def test_policy_parses_presets_and_records_its_digest() -> None:
         (b"min_brightness = 35.0", b"min_brightness = 240.0"),  # an empty brightness range
         (b"liveness_min_eye_distance_px = 20.0", b"liveness_min_eye_distance_px = 5.0"),  # looser than matching
         (b'"b" = 0.5', b'"b" = nan'),  # a weight that makes every score NaN
-        (b"margin = 0.01", b"margin = -0.01"),
+        (b"margin = 0.01", b"margin = 0.001"),  # a liveness margin below the measured drift
+        (b"margin = 0.001", b"margin = 0.0001"),  # a match margin below the measured drift
         (b'version = "t1"', b'version = "t1"\nlive_from = 0.0'),  # an unknown key is refused, not ignored
     ],
 )
