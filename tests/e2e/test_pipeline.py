@@ -121,6 +121,28 @@ def test_same_input_twice_gives_bit_identical_scores(pipeline: Pipeline) -> None
     assert first.liveness.frame_scores == second.liveness.frame_scores
 
 
+# NUAA subjects: a printed photo of the subject and two live webcam frames of the same subject, all valid captures.
+NUAA_SUBJECTS = [
+    ("print/0001_00_02_02_279.jpg", "real/0001_00_00_01_185.jpg", "real/0001_00_00_01_318.jpg"),
+    ("print/0002_01_01_02_0.jpg", "real/0002_01_00_01_212.jpg", "real/0002_01_00_01_143.jpg"),
+    ("print/0003_01_01_02_245.jpg", "real/0003_01_00_01_90.jpg", "real/0003_01_00_01_61.jpg"),
+]
+
+
+@pytest.mark.parametrize(("attack", "live", "reference"), NUAA_SUBJECTS)
+@pytest.mark.parametrize("attack_first", [True, False])
+def test_a_spoof_frame_is_not_outvoted_by_a_live_frame_of_the_same_person(
+    pipeline: Pipeline, attack: str, live: str, reference: str, attack_first: bool
+) -> None:
+    def nuaa(path: str) -> bytes:
+        return data_file(f"liveness-dev2/nuaa-print-phonescreen/{path}")
+
+    frames = [nuaa(attack), nuaa(live)] if attack_first else [nuaa(live), nuaa(attack)]
+    result = pipeline.verify(frames, nuaa(reference))
+    assert result.decision == "reject" and result.reasons[0] == "spoof_suspected"
+    assert sorted(result.liveness.frame_verdicts) == ["live", "spoof"] and result.liveness.verdict == "spoof"
+
+
 def test_two_live_frames_of_the_same_person_are_approved_and_every_frame_is_matched(pipeline: Pipeline) -> None:
     result = pipeline.verify([image("img1.jpg"), image("img5.jpg")], image("img2.jpg"))
     assert (result.decision, result.reasons) == ("approve", [])
