@@ -83,7 +83,9 @@ class MatchDetail(BaseModel):
 
 
 class LivenessOut(BaseModel):
-    verdict: Verdict = Field(description="the worst judged frame's: a frame not judged live is never outvoted")
+    verdict: Verdict = Field(
+        description="the worst frame's (one not judged counts as uncertain): a frame not judged live is never outvoted"
+    )
     frame_verdicts: list[Verdict | None] = Field(description="per selfie frame; null where the capture did not allow "
                                                              "liveness to be judged (its problems say why)")
 
@@ -173,7 +175,7 @@ class Stamp:
     sealed: bool
 
 
-POLICY_EXAMPLE = {"version": "2026.11.4", "digest": "a1d899e56e9a3fe89320745b549aa37263d5bf8049196eafba360d51266467cb"}
+POLICY_EXAMPLE = {"version": "2026.11.4", "digest": "4d19d81cf6edb037e2c705ba3b6b82fd523e1e13215d51bf538bf6a2e34d098a"}
 MODELS_EXAMPLE = [{"name": "centerface", "version": "1.0.0", "role": "detector",
                    "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}]
 DECISION_EXAMPLE = {
@@ -191,13 +193,14 @@ DECISION_EXAMPLE = {
     "models": MODELS_EXAMPLE,
     "timings_ms": {"decode": 142.2, "detect": 190.55, "align": 11.45, "embed": 113.29, "liveness": 142.87},
 }
-DETAILS_EXAMPLE = {
-    "match": {"score": 0.737987, "threshold": 0.5796290636062623, "frame_scores": [0.737987, 0.809418]},
-    "liveness": {"score": 0.617073, "live_from": 0.5, "spoof_below": 0.2, "frame_scores": [0.943457, 0.617073],
-                 "model_log_odds": {"minifasnetv2se": [4.387023, 5.407448],
-                                    "silentface-minifasnetv2-2.7": [1.356737, -0.563284],
-                                    "silentface-minifasnetv1se-4.0": [2.699865, -3.412734]}},
-    "frames": {"lowest_similarity": 0.751626, "threshold": 0.5796290636062623},
+DETAILS_EXAMPLE = {  # selfie = verify-dev img1.jpg + img5.jpg, reference = img2.jpg, policy 2026.11.4
+    "match": {"score": 0.737987, "threshold": 0.58172050522995, "frame_scores": [0.737987, 0.882222]},
+    "liveness": {"score": 0.919864, "live_from": 0.8241251154322238, "spoof_below": 0.715451645456574,
+                 "frame_scores": [0.943457, 0.919864],
+                 "model_log_odds": {"minifasnetv2se": [4.387023, 7.646127],
+                                    "silentface-minifasnetv2-2.7": [1.356737, -1.940231],
+                                    "silentface-minifasnetv1se-4.0": [2.699865, 1.615605]}},
+    "frames": {"lowest_similarity": 0.710926, "threshold": 0.58172050522995},
     "faces": {
         "selfie": [
             {"box": [395.7, 119.6, 1030.4, 1079.1],
@@ -205,11 +208,11 @@ DETAILS_EXAMPLE = {
              "score": 0.9402,
              "quality": {"eye_distance_px": 303.81, "sharpness": 1761.74, "brightness": 138.23, "yaw": -0.0,
                          "roll_deg": -3.1, "inside_image": True, "context": 0.88, "failures": []}},
-            {"box": [531.3, 293.5, 1282.0, 1257.2],
-             "landmarks": [[699.6, 685.6], [1039.7, 677.7], [837.9, 873.3], [721.5, 1018.4], [1009.3, 1009.4]],
-             "score": 0.9077,
-             "quality": {"eye_distance_px": 340.17, "sharpness": 2044.06, "brightness": 158.86, "yaw": -0.107,
-                         "roll_deg": -1.34, "inside_image": True, "context": 1.0, "failures": []}},
+            {"box": [83.5, 90.5, 275.4, 357.5],
+             "landmarks": [[142.5, 210.5], [230.8, 203.8], [193.3, 261.4], [149.2, 297.4], [224.8, 291.6]],
+             "score": 0.9179,
+             "quality": {"eye_distance_px": 88.53, "sharpness": 670.97, "brightness": 152.7, "yaw": 0.028,
+                         "roll_deg": -4.38, "inside_image": True, "context": 0.824, "failures": []}},
         ],
         "reference": {"box": [587.6, 187.1, 962.9, 688.3],
                       "landmarks": [[678.4, 403.6], [858.4, 398.1], [761.3, 500.7], [689.9, 568.1], [844.1, 562.3]],
