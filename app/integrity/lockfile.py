@@ -34,11 +34,10 @@ class Preprocessing(Strict):
     std: float
     size: list[int] | None = None
     crop_scale: float | None = None
-    # Liveness only: how the crop treats the image border, which logit means "real", and the
-    # group whose probabilities are averaged before groups are fused (see app/inference/liveness.py).
+    # Liveness only: how the crop treats the image border and which logit means "real" (fusion weights
+    # are calibrated, so they live in the sealed policy, not here).
     crop_mode: Literal["reflect_pad", "shift_inside"] | None = None
     real_index: int | None = None
-    fusion_group: str | None = None
     outputs: dict[str, str]
 
 
