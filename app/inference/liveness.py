@@ -3,10 +3,9 @@
 Each model's lock contract says how to crop (a square of `crop_scale` x the larger box side,
 either mirror-padded where it leaves the image or shifted to stay inside it, as each model was
 trained), its colour order, normalisation and which logit means "real". Each model gives the
-log-odds of "real" (optionally averaged with the mirror image's: a live face is symmetric evidence,
-a glare or moire stripe need not be); the policy's sealed weights combine them
-(`weighted_logit`: a logistic model over the models' log-odds, chosen and fitted by
-leave-one-source-out calibration, see app/eval/calibrate.py).
+log-odds of "real", optionally averaged with its mirrored crop's (measured to halve held-out retakes:
+README, Calibration); the policy's sealed weights combine them (`weighted_logit`: a logistic model
+over the models' log-odds, chosen and fitted with leave-one-source-out validation, app/eval/fusion.py).
 """
 
 import math
@@ -111,7 +110,7 @@ class LivenessEnsemble:
     def __init__(self, models: list[LivenessModel], point: LivenessPoint) -> None:
         names = sorted(model.name for model in models)
         if sorted(point.weights) != names:
-            raise ValueError(f"policy fusion weights name {sorted(point.weights)}, the lock's liveness models are {names}")
+            raise ValueError(f"policy fusion weights name {sorted(point.weights)}; the lock's liveness models: {names}")
         self.models = models
         self.point = point
         # The tightest crop decides whether a capture leaves the liveness models enough context.

@@ -135,7 +135,7 @@ class VerifyResult:
     reference: FaceAnalysis | None
     match: MatchResult | None
     liveness: LivenessResult | None
-    binding: BindingResult | None
+    binding: BindingResult
     timings: Timings
 
 
@@ -174,8 +174,9 @@ class Pipeline:
         blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
         self._detector.detect(blank, size)
         self._embedder.embed([blank[:160, :160]])
+        face = Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0)
         for model in self._liveness.models:
-            model.score([(blank, Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0))], self.policy.liveness.flip_average)
+            model.score([(blank, face)], self.policy.liveness.flip_average)
 
     # -- stages -----------------------------------------------------------------------------
 
