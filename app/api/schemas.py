@@ -139,7 +139,7 @@ class Details(BaseModel):
 
     match: MatchDetail | None
     liveness: LivenessDetail | None
-    frames: FramesDetail | None
+    frames: FramesDetail
     faces: FacesDetail
 
     @classmethod
@@ -147,7 +147,7 @@ class Details(BaseModel):
         return cls(
             match=MatchDetail.of(result.match) if result.match else None,
             liveness=LivenessDetail.of(result.liveness) if result.liveness else None,
-            frames=FramesDetail.of(result.binding) if result.binding else None,
+            frames=FramesDetail.of(result.binding),
             faces=FacesDetail(selfie=[FaceDetail.of(a) for a in result.selfie],
                               reference=FaceDetail.of(result.reference) if result.reference else None),
         )
@@ -252,7 +252,7 @@ class DecisionResponse(BaseModel):
             sealed=stamp.sealed,
             match=MatchOut.of(result.match) if result.match else None,
             liveness=LivenessOut.of(result.liveness) if result.liveness else None,
-            frames=FramesOut(consistent=result.binding.consistent if result.binding else None),
+            frames=FramesOut(consistent=result.binding.consistent),
             faces=FacesOut(selfie=[FaceOut.of(a) for a in result.selfie],
                            reference=FaceOut.of(result.reference) if result.reference else None),
             details=Details.of(result),
