@@ -82,6 +82,7 @@ async def _infer(
     _observe(route, result)
     service.audit.record({
         "request_id": request.state.request_id,
+        "client_request_id": request.state.client_request_id,
         "client_id": client.id,
         "route": route,
         **full.model_dump(include=AUDITED),

@@ -248,6 +248,20 @@ def test_auth_rejections_are_problem_json(api: Api, key: str | None, headers: di
     assert response.json()["code"] == code
 
 
+def test_the_server_names_every_decision_and_audits_the_clients_id_beside_it(api: Api) -> None:
+    """Two decisions sent with one X-Request-ID get two request ids; the client's id is kept as client_request_id."""
+    files = multipart(image1=image(SELFIE), image2=image(REFERENCE))
+    answers = [api.call("POST", "/v1/compare", headers={"X-Request-ID": "order-42"}, files=files) for _ in range(2)]
+    ids = [answer.json()["request_id"] for answer in answers]
+    assert len(set(ids)) == 2 and "order-42" not in ids
+    assert [answer.headers["x-request-id"] for answer in answers] == ids
+    audit_lines = Path(api.service.settings.audit_log_file).read_text().splitlines()[-2:]
+    assert [(a["request_id"], a["client_request_id"]) for a in map(json.loads, audit_lines)] == [
+        (ids[0], "order-42"), (ids[1], "order-42")]
+    api.call("POST", "/v1/compare", headers={"X-Request-ID": "not valid: " + "x" * 70}, files=files)
+    assert last_audit(api)["client_request_id"] is None
+
+
 def test_x_api_key_header_is_accepted(api: Api) -> None:
     response = api.call("GET", "/v1/models", key=None, headers={"X-API-Key": api.key})
     assert response.status_code == 200
