@@ -40,6 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.api.app import create_app
     from app.api.service import Service
+    from app.telemetry.listener import MetricsListener
     from app.telemetry.logs import configure_logging
 
     try:
@@ -54,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         sealed = open_models(settings)
         service = Service.start(settings, sealed)
+        metrics = MetricsListener(settings.metrics_host, settings.metrics_port)
     except IntegrityError as error:
         _logger.error(str(error), extra={"fields": {"model": error.subject, "check": error.check}})
         return 3
@@ -70,8 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
     # found; this one turns that into a clean exit 0 (an orchestrator reads non-zero as a crash).
     signal.signal(signal.SIGTERM, lambda *_: _logger.info("drained after SIGTERM, exiting"))
+    metrics.start()
     uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
                 timeout_graceful_shutdown=30, server_header=False)
+    metrics.stop()
     return 0
 
 

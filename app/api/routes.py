@@ -6,8 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Request
 
 from app.api.auth import ANONYMOUS, Client
 from app.api.errors import ApiError
@@ -183,12 +182,3 @@ async def readyz(request: Request) -> dict[str, object]:
     if not service.integrity_ok:
         raise ApiError(503, "not_ready", "models are not verified", {"Retry-After": "5"})
     return {"status": "ready", "lock_version": service.sealed.lock.lock_version, "sealed": service.is_sealed}
-
-
-@router.get("/metrics", tags=["operations"], response_class=Response)
-async def metrics(request: Request) -> Response:
-    """Prometheus exposition."""
-    service = service_of(request)
-    if service.settings.protect_metrics:
-        authenticate(request, service)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -304,7 +304,8 @@ def test_health_ready_metrics_and_openapi(api: Api) -> None:
     assert api.call("GET", "/healthz", key=None).json() == {"status": "alive"}
     ready = api.call("GET", "/readyz", key=None)
     assert ready.status_code == 200 and ready.json()["sealed"] is True
-    metrics = api.call("GET", "/metrics", key=None).text
+    assert api.call("GET", "/metrics", key=None).status_code == 404  # served on its own listener only
+    metrics = generate_latest().decode()
     for name in ("faceseal_http_requests_total", "faceseal_stage_duration_seconds_bucket", "faceseal_model_info",
                  "faceseal_integrity_ok 1.0", "faceseal_decisions_total", "faceseal_build_info"):
         assert name in metrics
@@ -344,7 +345,7 @@ def test_development_mode_runs_a_foreign_lock_and_says_unsealed_everywhere(
     assert (decision.json()["decision"], decision.json()["sealed"]) == ("match", False)
     assert decision.json()["details"] is None  # no key, no details: development mode is no back door to the numbers
     assert json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])["sealed"] is False
-    info = build_info(dev.call("GET", "/metrics", key=None).text)
+    info = build_info(generate_latest().decode())
     assert (info["sealed"], info["lock_sha256"]) == ("false", models["lock_sha256"])
     assert info["signer_key_id"] == key_id(load_trust(sealed_copy.trust_file).lock_public_key)
     assert info["signer_key_id"] != key_id(load_trust(DEFAULT_TRUST_FILE).lock_public_key)
