@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.integrity.gate import IntegrityError, SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
+from app.listen import add_listen_arguments
 
 if TYPE_CHECKING:
     from app.inference.pipeline import Pipeline
@@ -197,8 +198,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="verify models, then serve the API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    add_listen_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
     models = commands.add_parser("models", help="build, verify and sign the sealed model set").add_subparsers(dest="action", required=True)
