@@ -74,8 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # found; this one turns that into a clean exit 0 (an orchestrator reads non-zero as a crash).
     signal.signal(signal.SIGTERM, lambda *_: _logger.info("drained after SIGTERM, exiting"))
     metrics.start()
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local process as the client's
+    # address, and a guesser could give each wrong key a new address (the throttle keys on the peer).
     uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
-                timeout_graceful_shutdown=30, server_header=False)
+                timeout_graceful_shutdown=30, server_header=False, proxy_headers=False)
     metrics.stop()
     return 0
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     auth_disabled: bool = False
     rate_limit_per_minute: int = Field(600, ge=1)
+    auth_failure_limit: int = Field(10, ge=1, description="wrong API keys one address may send per window")
+    auth_failure_window_s: float = Field(60.0, gt=0, description="the window over which that allowance refills")
     metrics_host: str = Field("127.0.0.1", description="the /metrics listener's address (never the API port)")
     metrics_port: int = Field(9464, ge=1, le=65535)
     audit_log_file: Path | None = None
