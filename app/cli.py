@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.integrity.gate import IntegrityError, SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
+from app.listen import add_listen_arguments
 
 if TYPE_CHECKING:
     from app.inference.pipeline import Pipeline
@@ -40,6 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.api.app import create_app
     from app.api.service import Service
+    from app.telemetry.listener import MetricsListener
     from app.telemetry.logs import configure_logging
 
     try:
@@ -54,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         sealed = open_models(settings)
         service = Service.start(settings, sealed)
+        metrics = MetricsListener(settings.metrics_host, settings.metrics_port)
     except IntegrityError as error:
         _logger.error(str(error), extra={"fields": {"model": error.subject, "check": error.check}})
         return 3
@@ -70,8 +73,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
     # found; this one turns that into a clean exit 0 (an orchestrator reads non-zero as a crash).
     signal.signal(signal.SIGTERM, lambda *_: _logger.info("drained after SIGTERM, exiting"))
+    metrics.start()
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local process as the client's
+    # address, and a guesser could give each wrong key a new address (the throttle keys on the peer).
     uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
-                timeout_graceful_shutdown=30, server_header=False)
+                timeout_graceful_shutdown=30, server_header=False, proxy_headers=False)
+    metrics.stop()
     return 0
 
 
@@ -193,8 +200,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="verify models, then serve the API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    add_listen_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
     models = commands.add_parser("models", help="build, verify and sign the sealed model set").add_subparsers(dest="action", required=True)

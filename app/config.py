@@ -46,11 +46,14 @@ class Settings(BaseSettings):
     detector_score: float = Field(0.5, gt=0, lt=1)
     dominant_face_ratio: float = Field(0.4, gt=0, le=1, description="second face area / first above this = multiple_faces")
 
-    # Auth, logging
+    # Auth, metrics, logging
     api_keys_file: Path | None = None
     auth_disabled: bool = False
     rate_limit_per_minute: int = Field(600, ge=1)
-    protect_metrics: bool = Field(False, description="require an API key for /metrics")
+    auth_failure_limit: int = Field(10, ge=1, description="wrong API keys one address may send per window")
+    auth_failure_window_s: float = Field(60.0, gt=0, description="the window over which that allowance refills")
+    metrics_host: str = Field("127.0.0.1", description="the /metrics listener's address (never the API port)")
+    metrics_port: int = Field(9464, ge=1, le=65535)
     audit_log_file: Path | None = None
     log_level: str = "INFO"
 

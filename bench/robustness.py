@@ -10,17 +10,25 @@ import argparse
 import asyncio
 import base64
 import io
+import random
 import socket
+import string
 import struct
+import subprocess  # nosec B404
+import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.api.auth import create_key
 
 from tests.conftest import VERIFY_IMAGES
 from tests.e2e.server import Server, running
@@ -118,6 +126,114 @@ def overload(url: str) -> Outcome:
     return Outcome(429, "overloaded") if refused else Outcome(200, "-")
 
 
+# ---- Issue 13, rows 1, 2, 9, 10, 12, 13: metric labels, onnxruntime telemetry, wrong-key throttling,
+# server-made request ids, /metrics off the API port, the healthcheck's port. Rows 1, 2 and 9 start a server
+# of their own (its /metrics listener, an empty HOME, API keys); the others use the bench's server.
+TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"  # what h11 accepts in a method
+
+
+@contextmanager
+def own_server(env: dict[str, str] | None = None) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory() as tmp, running(Path(tmp), env) as server:
+        yield server
+
+
+def raw_status(url: str, method: str, path: str) -> int:
+    """One request over a bare socket, so any token can be the method."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+def series(server: Server) -> int:
+    scrape = httpx.get(server.metrics_url + "/metrics", timeout=10).text
+    return sum(len(family.samples) for family in text_string_to_metric_families(scrape))
+
+
+def random_methods(_: str) -> Outcome:
+    """Row 1: 200 random method tokens on random paths, then one 8,000-character method."""
+    rng = random.Random(13)
+    with own_server() as server:
+        for path in ("/v1/verify", "/no-such-path"):  # the fixed labels they map to exist from here on
+            raw_status(server.url, "PROBE", path)
+        before = series(server)
+        for _ in range(200):
+            token = "".join(rng.choice(TOKEN) for _ in range(rng.randint(1, 40)))
+            raw_status(server.url, token, rng.choice(["/v1/verify", "/" + token]))
+        status = raw_status(server.url, "M" * 8000, "/v1/verify")
+        return Outcome(status, f"series +{series(server) - before}")
+
+
+def onnxruntime_telemetry(_: str) -> Outcome:
+    """Row 2: a verify with HOME empty and ORT_DISABLE_TELEMETRY=0 asked for; nothing may appear under HOME."""
+    with tempfile.TemporaryDirectory() as home:
+        with own_server({"HOME": home, "ORT_DISABLE_TELEMETRY": "0"}) as server:
+            status = httpx.post(server.url + "/v1/verify", files=_multipart(SELFIE), timeout=60).status_code
+            not_json = [line for line in server.logs().splitlines() if not line.startswith("{")]
+        written = list(Path(home).rglob("*"))
+    return Outcome(status, f"HOME +{len(written)}, {len(not_json)} non-JSON")
+
+
+def wrong_keys(spoof_forwarded_for: bool) -> Callable[[str], Outcome]:
+    """Row 9: 700 wrong keys from 127.0.0.1 (with a new X-Forwarded-For each, when spoofing), then the right
+    key from 127.0.0.2 must still be served."""
+    def send(_: str) -> Outcome:
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = Path(tmp) / "keys.json"
+            key = create_key(keys, "bench")
+            with own_server({"FACESEAL_AUTH_DISABLED": "false", "FACESEAL_API_KEYS_FILE": str(keys)}) as server:
+                with httpx.Client(timeout=30) as client:
+                    for attempt in range(700):
+                        spoofed = {"X-Forwarded-For": f"198.51.{attempt // 250}.{attempt % 250 + 1}"}
+                        last = client.get(server.url + "/v1/models", headers={
+                            "Authorization": "Bearer fs_guess", **(spoofed if spoof_forwarded_for else {})})
+                neighbour = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30)
+                with neighbour:
+                    served = neighbour.get(server.url + "/v1/models", headers={"Authorization": f"Bearer {key}"})
+        return _outcome(last) if served.status_code == 200 else Outcome(served.status_code, "neighbour refused")
+    return send
+
+
+def one_client_request_id(url: str) -> Outcome:
+    """Row 10: two decisions sent with one X-Request-ID must get two request ids."""
+    answers = [httpx.post(url + "/v1/verify", files=_multipart(SELFIE), headers={"X-Request-ID": "same"}, timeout=60)
+               for _ in range(2)]
+    return Outcome(answers[-1].status_code, f"{len({a.json()['request_id'] for a in answers})} request ids")
+
+
+def metrics_on_the_api_port(url: str) -> Outcome:
+    """Row 12: the API port does not serve /metrics (tenant ids and volumes)."""
+    return _outcome(httpx.get(url + "/metrics", timeout=10))
+
+
+def healthcheck(url: str) -> Outcome:
+    """Row 13: the image's healthcheck, pointed at this server's process, probes the port it was given."""
+    port = url.rsplit(":", 1)[1].encode()
+    pid = next(int(path.parent.name) for path in Path("/proc").glob("[0-9]*/cmdline")
+               if {b"serve", port} <= set(path.read_bytes().split(b"\0")))
+    # Fixed argv, no shell: our own module.
+    check = subprocess.run([sys.executable, "-m", "app.healthcheck", "--pid", str(pid)], timeout=30)  # nosec B603
+    return Outcome(200, "healthy") if check.returncode == 0 else Outcome(503, "unhealthy")
+
+
+def rows_1_2_9_10_12_13() -> list[Attack]:
+    return [
+        Attack("random HTTP methods and paths (201)", Outcome(405, "series +0"), random_methods),
+        Attack("onnxruntime telemetry (empty HOME)", Outcome(200, "HOME +0, 0 non-JSON"), onnxruntime_telemetry),
+        Attack("700 wrong API keys", Outcome(429, "auth_throttled"), wrong_keys(spoof_forwarded_for=False)),
+        Attack("700 wrong keys, new X-Forwarded-For each", Outcome(429, "auth_throttled"),
+               wrong_keys(spoof_forwarded_for=True)),
+        Attack("two decisions, one client X-Request-ID", Outcome(200, "2 request ids"), one_client_request_id),
+        Attack("/metrics on the API port", Outcome(404, "not_found"), metrics_on_the_api_port),
+        Attack("healthcheck of a server on another port", Outcome(200, "healthy"), healthcheck),
+    ]
+# ---- end of rows 1, 2, 9, 10, 12, 13
+
+
 def attacks() -> list[Attack]:
     truncated = SELFIE[:600]
     return [
@@ -138,6 +254,7 @@ def attacks() -> list[Attack]:
         Attack("base64 JSON with a data: URL prefix", Outcome(200, "-"), post_raw(
             b'{"selfie": "data:image/jpeg;base64,' + base64.b64encode(SELFIE) + b'", "reference": "' + base64.b64encode(REFERENCE) + b'"}', "application/json")),
         Attack("overload burst (32 at once)", Outcome(429, "overloaded"), overload),
+        *rows_1_2_9_10_12_13(),
     ]
 
 

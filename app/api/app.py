@@ -14,6 +14,7 @@ from app.api.errors import install_error_handlers
 from app.api.intake import BodyGuard
 from app.api.routes import router
 from app.api.service import Service
+from app.telemetry.labels import method_label, route_label, status_label
 from app.telemetry.metrics import REQUEST_LATENCY, REQUESTS
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -53,14 +54,16 @@ def create_app(service: Service) -> FastAPI:
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # The server names every request: a client-chosen id could make two decisions share one audit id.
+        # A client's own id (validated) is kept beside it, as `client_request_id` in the audit line.
+        request.state.request_id = uuid.uuid4().hex
         offered = request.headers.get("x-request-id", "")
-        request.state.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request.state.client_request_id = offered if REQUEST_ID.match(offered) else None
         started = time.perf_counter()
         response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(path, request.method, str(response.status_code)).inc()
-        REQUEST_LATENCY.labels(path).observe(time.perf_counter() - started)
+        route = route_label(request.scope)
+        REQUESTS.labels(route, method_label(request.method), status_label(response.status_code)).inc()
+        REQUEST_LATENCY.labels(route).observe(time.perf_counter() - started)
         response.headers["X-Request-ID"] = request.state.request_id
         response.headers.update(SECURITY_HEADERS)
         return response

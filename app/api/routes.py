@@ -2,12 +2,13 @@
 detail -> answer, with the details only when the key is granted them."""
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Request
 
 from app.api.auth import ANONYMOUS, Client
 from app.api.errors import ApiError
@@ -19,6 +20,7 @@ from app.inference.pipeline import CompareResult, VerifyResult
 from app.integrity.digests import sha256_bytes
 from app.telemetry.metrics import (
     AUTH_FAILURES,
+    AUTH_THROTTLED,
     CLIENT_REQUESTS,
     DECISION_REASONS,
     DECISIONS,
@@ -30,6 +32,7 @@ from app.telemetry.metrics import (
 
 ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 403, 408, 413, 415, 422, 429, 503)}
 router = APIRouter()
+_logger = logging.getLogger("faceseal.auth")
 Result = TypeVar("Result", VerifyResult, CompareResult)
 Answer = TypeVar("Answer", DecisionResponse, CompareResponse)
 # What the audit line keeps of an answer: all findings and every detail, whoever asked.
@@ -43,6 +46,12 @@ def service_of(request: Request) -> Service:
 def authenticate(request: Request, service: Service) -> Client:
     if service.keyring is None:
         return ANONYMOUS
+    peer = request.client.host if request.client else ""
+    throttled_for = service.auth_throttle.retry_after(peer)
+    if throttled_for > 0:
+        AUTH_THROTTLED.inc()
+        raise ApiError(429, "auth_throttled", "too many wrong API keys from this address",
+                       {"Retry-After": str(math.ceil(throttled_for))})
     header = request.headers.get("authorization", "")
     presented = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
     if not presented:
@@ -52,6 +61,8 @@ def authenticate(request: Request, service: Service) -> Client:
     client = service.keyring.client_for(presented)
     if client is None:
         AUTH_FAILURES.labels("invalid").inc()
+        if service.auth_throttle.failed(peer):
+            _logger.warning("wrong API keys: address throttled", extra={"fields": {"peer": peer}})
         raise ApiError(403, "forbidden", "API key not recognised")
     wait = service.rate_limiter.retry_after(client.id)
     if wait > 0:
@@ -82,6 +93,7 @@ async def _infer(
     _observe(route, result)
     service.audit.record({
         "request_id": request.state.request_id,
+        "client_request_id": request.state.client_request_id,
         "client_id": client.id,
         "route": route,
         **full.model_dump(include=AUDITED),
@@ -182,12 +194,3 @@ async def readyz(request: Request) -> dict[str, object]:
     if not service.integrity_ok:
         raise ApiError(503, "not_ready", "models are not verified", {"Retry-After": "5"})
     return {"status": "ready", "lock_version": service.sealed.lock.lock_version, "sealed": service.is_sealed}
-
-
-@router.get("/metrics", tags=["operations"], response_class=Response)
-async def metrics(request: Request) -> Response:
-    """Prometheus exposition."""
-    service = service_of(request)
-    if service.settings.protect_metrics:
-        authenticate(request, service)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.api.admission import Admission
 from app.api.auth import KeyRing, RateLimiter, load_keys
 from app.api.schemas import ModelOut, PolicyOut
+from app.api.throttle import FailedAuthThrottle
 from app.config import Settings
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import IntegrityError, SealedSet, reverify_files
@@ -25,6 +26,7 @@ class Service:
     admission: Admission
     keyring: KeyRing | None
     rate_limiter: RateLimiter
+    auth_throttle: FailedAuthThrottle
     audit: AuditLog
     models_out: list[ModelOut]
     policy_out: PolicyOut
@@ -51,6 +53,7 @@ class Service:
             admission=Admission(settings.max_concurrency, settings.max_queue, settings.queue_timeout_s),
             keyring=keyring,
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+            auth_throttle=FailedAuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_s),
             audit=AuditLog(settings.audit_log_file),
             models_out=[ModelOut(name=m.name, version=m.version, role=m.role, sha256=m.sha256) for m in sealed.lock.models],
             policy_out=PolicyOut(version=pipeline.policy.version, digest=pipeline.policy.digest),

@@ -28,6 +28,9 @@ IN_FLIGHT = Gauge("faceseal_inflight_requests", "Inferences running now")
 QUEUE_DEPTH = Gauge("faceseal_queue_depth", "Requests waiting for an inference slot")
 REJECTIONS = Counter("faceseal_admission_rejections_total", "Requests refused by admission control", ["reason"])
 AUTH_FAILURES = Counter("faceseal_auth_failures_total", "Rejected credentials", ["reason"])
+AUTH_THROTTLED = Counter(
+    "faceseal_auth_throttled_total", "Requests refused unchecked: their address sent too many wrong API keys"
+)
 CLIENT_REQUESTS = Counter("faceseal_client_requests_total", "Authenticated requests by client", ["client_id", "route"])
 MODEL_INFO = Gauge("faceseal_model_info", "Sealed models in service (value 1)", ["name", "version", "role", "sha256"])
 INTEGRITY_OK = Gauge("faceseal_integrity_ok", "1 while every model and the lock verify, else 0")

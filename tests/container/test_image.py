@@ -1,4 +1,4 @@
-"""The sealed image on a real Docker engine: hermetic build, runtime contract, tamper refusal, compose.
+"""The sealed image on a real Docker engine: hermetic build, runtime contract, tamper refusal, healthcheck, compose.
 
 .ci/run installs docker.io and starts dockerd; these tests build the image themselves.
 """
@@ -23,6 +23,11 @@ TAG = "faceseal:test"
 RUN_CONTRACT = ["--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges"]
 pytestmark = pytest.mark.docker
+
+
+def metrics_env(port: int) -> list[str]:
+    """Host networking: each container's /metrics listener needs a port of its own."""
+    return ["-e", f"FACESEAL_METRICS_PORT={port}"]
 
 
 def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -61,16 +66,17 @@ def wait_ready(url: str, container: str, timeout: float = 60) -> float:
 
 
 @pytest.fixture(scope="module")
-def container(image: str) -> Iterator[tuple[str, str]]:
-    port = free_port()
+def container(image: str) -> Iterator[tuple[str, str, str]]:
+    """name, API URL, /metrics listener URL."""
+    port, scrape_port = free_port(), free_port()
     name = f"faceseal-test-{port}"
     started = time.monotonic()
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, "-e", "FACESEAL_AUTH_DISABLED=true",
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(scrape_port), "-e", "FACESEAL_AUTH_DISABLED=true",
            image, "--host", "127.0.0.1", "--port", str(port))
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, name)
     print(f"\ncold start to ready {time.monotonic() - started:.2f} s")
-    yield name, url
+    yield name, url, f"http://127.0.0.1:{scrape_port}"
     docker("rm", "-f", name, check=False)
 
 
@@ -90,8 +96,8 @@ def test_image_labels_pin_the_lock_digest(image: str) -> None:
     assert user.split(":")[0] not in ("", "0", "root")
 
 
-def test_verify_through_the_container(container: tuple[str, str]) -> None:
-    _, url = container
+def test_verify_through_the_container(container: tuple[str, str, str]) -> None:
+    _, url, _ = container
     files = [("selfie", ("s.jpg", data_file("verify-dev/images/img1.jpg"), "image/jpeg")),
              ("reference", ("r.jpg", data_file("verify-dev/images/img2.jpg"), "image/jpeg"))]
     assert httpx.post(url + "/v1/verify", files=files, timeout=60).json()["decision"] == "approve"
@@ -99,8 +105,8 @@ def test_verify_through_the_container(container: tuple[str, str]) -> None:
     assert httpx.post(url + "/v1/verify", files=files, timeout=60).json()["reasons"] == ["face_mismatch"]
 
 
-def test_runtime_is_read_only_non_root_and_lean(container: tuple[str, str]) -> None:
-    name, _ = container
+def test_runtime_is_read_only_non_root_and_lean(container: tuple[str, str, str]) -> None:
+    name, _, _ = container
     assert docker("exec", name, "id", "-u").stdout.strip() != "0"
     for target in ("/x", "/app/x", "/app/models/facenet.onnx"):
         assert docker("exec", name, "sh", "-c", f": > {target}", check=False).returncode != 0
@@ -112,10 +118,45 @@ def test_runtime_is_read_only_non_root_and_lean(container: tuple[str, str]) -> N
     assert {"onnxruntime", "fastapi"} <= {c["name"] for c in sbom["components"]}
 
 
+def test_logs_are_json_from_the_first_line_and_onnxruntime_telemetry_is_off(container: tuple[str, str, str]) -> None:
+    """Read-only root: onnxruntime telemetry would warn, in colour, that it cannot persist a device id."""
+    name, _, _ = container
+    logs = docker("logs", name)
+    lines = (logs.stdout + logs.stderr).splitlines()
+    assert json.loads(lines[0])["msg"] == "models verified"
+    assert [line for line in lines if not line.startswith("{")] == []
+    setting = docker("exec", name, "python", "-c", "import os; print(os.environ['ORT_DISABLE_TELEMETRY'])")
+    assert setting.stdout.strip() == "1"
+
+
+def test_metrics_are_served_only_on_their_own_listener(container: tuple[str, str, str]) -> None:
+    _, url, metrics_url = container
+    assert httpx.get(url + "/metrics").status_code == 404
+    assert "faceseal_build_info" in httpx.get(metrics_url + "/metrics").text
+
+
+def test_the_healthcheck_follows_the_port_serve_was_given(image: str) -> None:
+    """Started with a --port other than 8000, the container still becomes healthy."""
+    healthcheck = json.loads(docker("inspect", "-f", "{{json .Config.Healthcheck.Test}}", image).stdout)
+    assert healthcheck == ["CMD", "python", "-m", "app.healthcheck"]
+    port = free_port()
+    name = f"faceseal-health-{port}"
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "--health-interval", "1s",
+           "-e", "FACESEAL_AUTH_DISABLED=true", image, "--host", "127.0.0.1", "--port", str(port))
+    try:
+        deadline, status = time.monotonic() + 90, ""
+        while time.monotonic() < deadline and status != "healthy":
+            time.sleep(1)
+            status = docker("inspect", "-f", "{{.State.Health.Status}}", name).stdout.strip()
+        assert status == "healthy", docker("inspect", "-f", "{{json .State.Health}}", name).stdout
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
 def test_sigterm_stops_cleanly(image: str) -> None:
     port = free_port()
     name = f"faceseal-stop-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, "-e", "FACESEAL_AUTH_DISABLED=true", image,
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "-e", "FACESEAL_AUTH_DISABLED=true", image,
            "--host", "127.0.0.1", "--port", str(port))
     try:
         wait_ready(f"http://127.0.0.1:{port}", name)
@@ -128,8 +169,8 @@ def test_sigterm_stops_cleanly(image: str) -> None:
 def run_to_exit(image: str, *options: str) -> tuple[int, str]:
     port = free_port()
     name = f"faceseal-tamper-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *options, "-e", "FACESEAL_AUTH_DISABLED=true", image,
-           "--host", "127.0.0.1", "--port", str(port))
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), *options,
+           "-e", "FACESEAL_AUTH_DISABLED=true", image, "--host", "127.0.0.1", "--port", str(port))
     try:
         code = int(docker("wait", name, timeout=120).stdout.strip())
         return code, docker("logs", name).stdout
@@ -166,10 +207,10 @@ def test_development_mode_cannot_be_entered_in_the_image(image: str) -> None:
 
 
 def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -> None:
-    for port in (8000, 9090):
+    for port in (8000, 9090, 9464):
         with __import__("socket").socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
-                pytest.fail(f"port {port} busy: the compose stack needs 8000 and 9090 on loopback")
+                pytest.fail(f"port {port} busy: the compose stack needs 8000, 9090 and 9464 on loopback")
     subprocess.run([str(REPO / "docker/build-prometheus-image.sh")], check=True, capture_output=True, timeout=600)
     from app.api.auth import create_key
 
@@ -193,7 +234,8 @@ def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -
                 up_value = result["data"]["result"][0]["value"][1] if result["data"]["result"] else None
             except httpx.TransportError:
                 continue
-        assert up_value == "1"
+        assert up_value == "1"  # Prometheus scrapes faceseal's own /metrics listener (9464)
+        assert httpx.get("http://127.0.0.1:8000/metrics").status_code == 404
         models = httpx.get("http://127.0.0.1:8000/v1/models", headers={"Authorization": f"Bearer {key}"})
         assert models.status_code == 200 and models.json()["signature_verified"] and models.json()["sealed"]
         assert httpx.get("http://127.0.0.1:8000/v1/models").status_code == 401

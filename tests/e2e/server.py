@@ -26,6 +26,7 @@ def free_port() -> int:
 class Server:
     process: subprocess.Popen[str]
     url: str
+    metrics_url: str  # the /metrics listener's base URL (never the API port)
     log: Path
 
     def logs(self) -> str:
@@ -37,20 +38,21 @@ class Server:
 
 
 def start(tmp: Path, env: dict[str, str] | None = None) -> Server:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     log = tmp / f"server-{port}.log"
     environment = {
         **os.environ,
         "FACESEAL_MODELS_DIR": str(MODELS),
         "FACESEAL_AUTH_DISABLED": "true",
         "FACESEAL_REVERIFY_INTERVAL_S": "0",
+        "FACESEAL_METRICS_PORT": str(metrics_port),
         **(env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
     )
-    return Server(process, f"http://127.0.0.1:{port}", log)
+    return Server(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{environment['FACESEAL_METRICS_PORT']}", log)
 
 
 def wait_ready(server: Server, timeout: float = 60) -> None:

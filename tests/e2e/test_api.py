@@ -248,6 +248,20 @@ def test_auth_rejections_are_problem_json(api: Api, key: str | None, headers: di
     assert response.json()["code"] == code
 
 
+def test_the_server_names_every_decision_and_audits_the_clients_id_beside_it(api: Api) -> None:
+    """Two decisions sent with one X-Request-ID get two request ids; the client's id is kept as client_request_id."""
+    files = multipart(image1=image(SELFIE), image2=image(REFERENCE))
+    answers = [api.call("POST", "/v1/compare", headers={"X-Request-ID": "order-42"}, files=files) for _ in range(2)]
+    ids = [answer.json()["request_id"] for answer in answers]
+    assert len(set(ids)) == 2 and "order-42" not in ids
+    assert [answer.headers["x-request-id"] for answer in answers] == ids
+    audit_lines = Path(api.service.settings.audit_log_file).read_text().splitlines()[-2:]
+    assert [(a["request_id"], a["client_request_id"]) for a in map(json.loads, audit_lines)] == [
+        (ids[0], "order-42"), (ids[1], "order-42")]
+    api.call("POST", "/v1/compare", headers={"X-Request-ID": "not valid: " + "x" * 70}, files=files)
+    assert last_audit(api)["client_request_id"] is None
+
+
 def test_x_api_key_header_is_accepted(api: Api) -> None:
     response = api.call("GET", "/v1/models", key=None, headers={"X-API-Key": api.key})
     assert response.status_code == 200
@@ -290,7 +304,8 @@ def test_health_ready_metrics_and_openapi(api: Api) -> None:
     assert api.call("GET", "/healthz", key=None).json() == {"status": "alive"}
     ready = api.call("GET", "/readyz", key=None)
     assert ready.status_code == 200 and ready.json()["sealed"] is True
-    metrics = api.call("GET", "/metrics", key=None).text
+    assert api.call("GET", "/metrics", key=None).status_code == 404  # served on its own listener only
+    metrics = generate_latest().decode()
     for name in ("faceseal_http_requests_total", "faceseal_stage_duration_seconds_bucket", "faceseal_model_info",
                  "faceseal_integrity_ok 1.0", "faceseal_decisions_total", "faceseal_build_info"):
         assert name in metrics
@@ -330,7 +345,7 @@ def test_development_mode_runs_a_foreign_lock_and_says_unsealed_everywhere(
     assert (decision.json()["decision"], decision.json()["sealed"]) == ("match", False)
     assert decision.json()["details"] is None  # no key, no details: development mode is no back door to the numbers
     assert json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])["sealed"] is False
-    info = build_info(dev.call("GET", "/metrics", key=None).text)
+    info = build_info(generate_latest().decode())
     assert (info["sealed"], info["lock_sha256"]) == ("false", models["lock_sha256"])
     assert info["signer_key_id"] == key_id(load_trust(sealed_copy.trust_file).lock_public_key)
     assert info["signer_key_id"] != key_id(load_trust(DEFAULT_TRUST_FILE).lock_public_key)

@@ -32,12 +32,12 @@ def test_prometheus_scrapes_requests_and_latency_quantile(tmp_path: Path) -> Non
                  ("reference", ("r.jpg", data_file("verify-dev/images/img2.jpg"), "image/jpeg"))]
         for _ in range(3):
             assert httpx.post(server.url + "/v1/verify", files=files, timeout=60).status_code == 200
-        scrape = httpx.get(server.url + "/metrics").text
+        scrape = httpx.get(server.metrics_url + "/metrics").text
         lint = subprocess.run([promtool, "check", "metrics"], input=scrape, capture_output=True, text=True)
         assert lint.returncode == 0, lint.stdout + lint.stderr
 
         port = free_port()
-        target = server.url.removeprefix("http://")
+        target = server.metrics_url.removeprefix("http://")  # /metrics has a listener of its own
         config = tmp_path / "prometheus.yml"
         config.write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"

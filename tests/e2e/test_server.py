@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import data_file
-from tests.e2e.server import running, start
+from tests.e2e.server import Server, running, start
 from tests.sealed_copy import SealedCopy
 
 
@@ -40,8 +40,8 @@ def slow_verify(url: str) -> httpx.Response:
     return httpx.post(url + "/v1/verify", files=files, timeout=120)
 
 
-def busy(url: str) -> bool:
-    metrics = httpx.get(url + "/metrics", timeout=5).text
+def busy(server: Server) -> bool:
+    metrics = httpx.get(server.metrics_url + "/metrics", timeout=5).text
     return "faceseal_inflight_requests 0.0" not in metrics
 
 
@@ -50,9 +50,9 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path: Path) -> Non
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             in_flight = [pool.submit(slow_verify, server.url) for _ in range(4)]
             deadline = time.monotonic() + 30
-            while not busy(server.url) and time.monotonic() < deadline:
+            while not busy(server) and time.monotonic() < deadline:
                 time.sleep(0.02)
-            assert busy(server.url), "no request reached inference"
+            assert busy(server), "no request reached inference"
             assert server.stop() == 0
             assert [f.result().status_code for f in in_flight] == [200, 200, 200, 200]
         try:
@@ -80,7 +80,7 @@ def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, se
     env = {"FACESEAL_MODELS_DIR": str(sealed_copy.models_dir), "FACESEAL_TRUST_FILE": str(sealed_copy.trust_file),
            "FACESEAL_DEVELOPMENT": "true", "FACESEAL_REVERIFY_INTERVAL_S": "0.5"}
     with running(tmp_path, env) as server:
-        assert "faceseal_integrity_ok 1.0" in httpx.get(server.url + "/metrics").text
+        assert "faceseal_integrity_ok 1.0" in httpx.get(server.metrics_url + "/metrics").text
         entry = sealed_copy.entry("centerface")
         path = sealed_copy.models_dir / entry.file
         data = bytearray(path.read_bytes())
@@ -90,7 +90,7 @@ def test_model_changed_on_disk_after_start_closes_the_service(tmp_path: Path, se
         while httpx.get(server.url + "/readyz").status_code == 200 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert httpx.get(server.url + "/readyz").status_code == 503
-        assert "faceseal_integrity_ok 0.0" in httpx.get(server.url + "/metrics").text
+        assert "faceseal_integrity_ok 0.0" in httpx.get(server.metrics_url + "/metrics").text
         refused = verify(server.url)
         assert refused.status_code == 503 and refused.json()["code"] == "integrity_failed"
         assert any(entry.name in line and "re-verification" in line for line in server.logs().splitlines())
@@ -103,9 +103,9 @@ def test_a_full_queue_refuses_before_reading_the_body(tmp_path: Path) -> None:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             in_flight = pool.submit(slow_verify, server.url)
             deadline = time.monotonic() + 30
-            while not busy(server.url) and time.monotonic() < deadline:
+            while not busy(server) and time.monotonic() < deadline:
                 time.sleep(0.02)
-            assert busy(server.url), "no request reached inference"
+            assert busy(server), "no request reached inference"
             garbage = httpx.post(server.url + "/v1/verify", content=b"--x\r\nnot multipart",
                                  headers={"content-type": "multipart/form-data; boundary=x"}, timeout=10)
             assert garbage.status_code == 429 and garbage.json()["code"] == "overloaded"
