@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     auth_disabled: bool = False
     rate_limit_per_minute: int = Field(600, ge=1)
     protect_metrics: bool = Field(False, description="require an API key for /metrics")
+    docs: bool = Field(True, description="serve Swagger UI at /docs")
     audit_log_file: Path | None = None
     log_level: str = "INFO"
 
