@@ -39,6 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.api.app import create_app
+    from app.api.connections import guarded_http
     from app.api.service import Service
     from app.telemetry.logs import configure_logging
 
@@ -70,8 +71,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
     # found; this one turns that into a clean exit 0 (an orchestrator reads non-zero as a crash).
     signal.signal(signal.SIGTERM, lambda *_: _logger.info("drained after SIGTERM, exiting"))
+    http = guarded_http(settings.head_timeout_s, settings.max_connections)
     uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
-                timeout_graceful_shutdown=30, server_header=False)
+                timeout_graceful_shutdown=30, server_header=False, http=http, timeout_keep_alive=settings.keep_alive_s)
     return 0
 
 
