@@ -37,7 +37,8 @@ def test_docs_render_offline_in_headless_chromium_without_a_csp_violation(tmp_pa
         for path in ("/healthz", "/openapi.json", "/docs/static/swagger-ui-bundle.js"):
             assert httpx.get(server.url + path, timeout=10).headers["content-security-policy"] == GLOBAL_CSP
         browser = subprocess.run(  # nosec B603: fixed argv, our own server
-            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", server.url + "/docs"],
+            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+             server.url + "/docs"],
             capture_output=True, text=True, timeout=120,
         )
     for operation in ("/v1/verify", "/v1/liveness", "/v1/compare", "/v1/models", "/healthz"):
