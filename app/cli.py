@@ -40,6 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.api.app import create_app
+    from app.api.connections import guarded_http
     from app.api.service import Service
     from app.telemetry.listener import MetricsListener
     from app.telemetry.logs import configure_logging
@@ -76,8 +77,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     metrics.start()
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local process as the client's
     # address, and a guesser could give each wrong key a new address (the throttle keys on the peer).
-    uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None,
-                timeout_graceful_shutdown=30, server_header=False, proxy_headers=False)
+    http = guarded_http(settings.head_timeout_s, settings.max_connections)
+    uvicorn.run(create_app(service), host=args.host, port=args.port, log_config=None, timeout_graceful_shutdown=30,
+                server_header=False, proxy_headers=False, http=http, timeout_keep_alive=settings.keep_alive_s)
     metrics.stop()
     return 0
 

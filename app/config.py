@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(8, ge=2)
     body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
 
+    # Connections
+    head_timeout_s: float = Field(10.0, gt=0, description="longest wait for a request's line and headers, then 408")
+    keep_alive_s: int = Field(5, ge=1, description="an idle connection between requests is closed after this")
+    max_connections: int = Field(256, ge=8,
+                                 description="open connections; past it, the one waiting longest for a head is closed")
+
     # Detection
     detector_long_side: int = Field(480, ge=128, le=2048)
     detector_large_side: int = Field(1280, ge=256, le=4096)
@@ -54,6 +60,7 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = Field(60.0, gt=0, description="the window over which that allowance refills")
     metrics_host: str = Field("127.0.0.1", description="the /metrics listener's address (never the API port)")
     metrics_port: int = Field(9464, ge=1, le=65535)
+    docs: bool = Field(True, description="serve Swagger UI at /docs")
     audit_log_file: Path | None = None
     log_level: str = "INFO"
 

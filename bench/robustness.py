@@ -9,8 +9,11 @@ request must still succeed. Prints: attack, expected, got, status, latency, serv
 import argparse
 import asyncio
 import base64
+import contextlib
 import io
 import random
+import re
+import selectors
 import socket
 import string
 import struct
@@ -19,10 +22,12 @@ import sys
 import tempfile
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from PIL import Image
@@ -232,6 +237,102 @@ def rows_1_2_9_10_12_13() -> list[Attack]:
         Attack("healthcheck of a server on another port", Outcome(200, "healthy"), healthcheck),
     ]
 # ---- end of rows 1, 2, 9, 10, 12, 13
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def read_until_closed(conn: socket.socket, within_s: float) -> tuple[bytes, bool]:
+    """What the server sends on `conn` within `within_s`, and whether it closed the connection."""
+    data, deadline = b"", time.monotonic() + within_s
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            conn.settimeout(left)
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except TimeoutError:
+        pass
+    except ConnectionResetError:
+        return data, True
+    return data, False
+
+
+def answer(data: bytes) -> Outcome:
+    """Status and problem code of the first HTTP answer in raw bytes (status 0: no answer)."""
+    if not data.startswith(b"HTTP/1."):
+        return Outcome(0, "-")
+    code = re.search(rb'"code":\s*"([^"]+)"', data)
+    return Outcome(int(data.split(b" ", 2)[1]), code.group(1).decode() if code else "-")
+
+
+def raw_request(request: bytes) -> Callable[[str], Outcome]:
+    """`request` sent as is on one connection: its first answer, noting further answers or a connection left open."""
+    def send(url: str) -> Outcome:
+        with connect(url) as conn:
+            conn.sendall(request)
+            data, closed = read_until_closed(conn, 3)
+        answers = data.count(b"HTTP/1.1 ")
+        notes = [f"{answers} answers"] * (answers > 1) + ["kept open"] * (not closed)
+        return Outcome(answer(data).status, ", ".join([answer(data).code, *notes]))
+    return send
+
+
+def idle_and_trickling(url: str, each: int = 150, within_s: float = 15) -> Outcome:
+    """`each` connections trickling a header line a second and `each` sending nothing, /healthz asked
+    meanwhile: the answer most of them got (408 from the head deadline; connections shed over the cap get
+    none) and how many were still open after `within_s`."""
+    trickling = [connect(url) for _ in range(each)]
+    for conn in trickling:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: faceseal\r\n")
+    replies = {conn: b"" for conn in [*trickling, *(connect(url) for _ in range(each))]}
+    still_open, healthy = set(replies), True
+    with selectors.DefaultSelector() as selector:
+        for conn in replies:
+            selector.register(conn, selectors.EVENT_READ)
+        deadline = time.monotonic() + within_s
+        while still_open and time.monotonic() < deadline:
+            try:
+                healthy &= httpx.get(url + "/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                healthy = False
+            for conn in still_open.intersection(trickling):
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"X-Trickle: 1\r\n")
+            for key, _ in selector.select(timeout=1):
+                conn = key.fileobj
+                assert isinstance(conn, socket.socket)
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    chunk = b""
+                replies[conn] += chunk
+                if not chunk:
+                    still_open.discard(conn)
+                    selector.unregister(conn)
+    for conn in replies:
+        conn.close()
+    statuses = Counter(answer(reply).status for reply in replies.values() if reply)
+    status = statuses.most_common(1)[0][0] if statuses else 0
+    return Outcome(status, f"{len(still_open)} of {len(replies)} open" + ("" if healthy else ", /healthz failed"))
+
+
+def docs_offline(url: str) -> Outcome:
+    """/docs and every file it loads come from this service, under a CSP that lets its scripts run."""
+    page = httpx.get(url + "/docs", timeout=10)
+    if page.status_code != 200:
+        return _outcome(page)
+    assets = [urljoin(url + "/docs", link) for link in re.findall(r'(?:src|href)="([^"]+)"', page.text)]
+    foreign = sorted({urlsplit(asset).netloc for asset in assets} - {urlsplit(url).netloc})
+    if foreign:
+        return Outcome(200, "loads from " + ", ".join(foreign))
+    missing = [urlsplit(asset).path for asset in assets if httpx.get(asset, timeout=10).status_code != 200]
+    if missing:
+        return Outcome(200, "missing " + ", ".join(missing))
+    if "script-src 'self'" not in page.headers.get("content-security-policy", ""):
+        return Outcome(200, "CSP blocks its scripts")
+    return Outcome(200, "assets self-hosted")
 
 
 def attacks() -> list[Attack]:
@@ -255,6 +356,17 @@ def attacks() -> list[Attack]:
             b'{"selfie": "data:image/jpeg;base64,' + base64.b64encode(SELFIE) + b'", "reference": "' + base64.b64encode(REFERENCE) + b'"}', "application/json")),
         Attack("overload burst (32 at once)", Outcome(429, "overloaded"), overload),
         *rows_1_2_9_10_12_13(),
+        # Issue 13 rows 7, 8 and 11: head deadline and connection cap, request framing, /docs offline.
+        Attack("7: 150 trickling heads + 150 silent", Outcome(408, "0 of 300 open"), idle_and_trickling),
+        Attack("8: Content-Length + Transfer-Encoding", Outcome(400, "malformed_http"), raw_request(
+            b"POST /v1/verify HTTP/1.1\r\nHost: faceseal\r\nContent-Type: application/json\r\nContent-Length: 4\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: faceseal\r\n\r\n")),
+        Attack("8: bare LF line endings", Outcome(400, "malformed_http"), raw_request(
+            b"GET /healthz HTTP/1.1\nHost: faceseal\n\n")),
+        Attack("8: HTTP/1.0 with Transfer-Encoding", Outcome(400, "malformed_http"), raw_request(
+            b"POST /v1/verify HTTP/1.0\r\nHost: faceseal\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")),
+        Attack("11: /docs offline", Outcome(200, "assets self-hosted"), docs_offline),
     ]
 
 

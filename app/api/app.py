@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from app import __version__
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.intake import BodyGuard
 from app.api.routes import router
@@ -41,12 +42,14 @@ def create_app(service: Service) -> FastAPI:
         summary="Sealed face verification: digest-locked face match and passive liveness",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
     app.include_router(router)
+    if service.settings.docs:
+        install_docs(app)
     # Added first so it sits inside `observe`: its errors surface in the route and become problems.
     app.add_middleware(
         BodyGuard, max_bytes=service.settings.max_body_bytes, read_timeout_s=service.settings.body_read_timeout_s
@@ -65,7 +68,8 @@ def create_app(service: Service) -> FastAPI:
         REQUESTS.labels(route, method_label(request.method), status_label(response.status_code)).inc()
         REQUEST_LATENCY.labels(route).observe(time.perf_counter() - started)
         response.headers["X-Request-ID"] = request.state.request_id
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():  # a route's own CSP (the /docs page's) stands
+            response.headers.setdefault(name, value)
         return response
 
     return app
