@@ -37,14 +37,24 @@ models: venv
 	@$(VENV)/bin/faceseal models verify >/dev/null 2>&1 || { $(MAKE) build-env && $(VENV)/bin/faceseal models build; }
 	$(VENV)/bin/faceseal models verify
 
+# The file holds only SHA-256 digests of 256-bit random keys, nothing a reader could authenticate with,
+# so it is world-readable (writable by its owner only): the container's UID 10001 reads the bind mount.
 dev-key: venv
 	@test -s $(KEYS_FILE) || { echo "API key for client 'dev' (shown once):"; $(VENV)/bin/faceseal keys create dev --file $(KEYS_FILE); }
+	@chmod 0644 $(KEYS_FILE)
 
 run: models dev-key
 	FACESEAL_API_KEYS_FILE=$(KEYS_FILE) $(VENV)/bin/faceseal serve --host $(HOST) --port $(PORT)
 
 test: models build-env
 	$(VENV)/bin/python -m pytest
+
+# The sealed image, pushed to the loopback registry (left running: docker/registry.sh stop), signed and
+# pulled back through the signature policy; see README "Release and verify".
+image: models
+	docker/registry.sh start
+	VENV=$(VENV) docker/build-image.sh
+	docker/release.sh
 
 bench: models
 	$(VENV)/bin/python -m bench.floor

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Build the base image locally from Debian packages, for machines without a container registry.
+# Build the base image locally from Debian packages (no public registry is reachable here);
+# docker/build-image.sh pushes it to the loopback registry and builds FROM it by digest.
 #   docker/base/build-base.sh [TAG]      (default tag: faceseal-base:bookworm)
-# Where a registry exists, pass a digest-pinned image instead: --build-arg BASE_IMAGE=python:3.11-slim-bookworm@sha256:…
 set -euo pipefail
 tag=${1:-faceseal-base:bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -1,14 +1,15 @@
-"""The sealed image on a real Docker engine: hermetic build, runtime contract, tamper refusal, healthcheck, compose.
-
-.ci/run installs docker.io and starts dockerd; these tests build the image themselves.
+"""The sealed image on a real Docker engine: hermetic build, minimal runtime, runtime contract, tamper
+refusal, healthcheck, metrics listener, compose. The image is built once per session (tests/container/conftest.py).
 """
 
 import hashlib
 import json
 import os
-import shutil
+import socket
+import stat
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,37 +18,19 @@ import httpx
 import pytest
 
 from tests.conftest import MODELS, REPO, data_file
+from tests.container.conftest import Release, docker
 from tests.e2e.server import free_port
 
-TAG = "faceseal:test"
 RUN_CONTRACT = ["--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges"]
+# Files Docker itself puts into every container's filesystem; not part of the image.
+ENGINE_FILES = {".dockerenv", "dev/console", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab"}
 pytestmark = pytest.mark.docker
 
 
 def metrics_env(port: int) -> list[str]:
     """Host networking: each container's /metrics listener needs a port of its own."""
     return ["-e", f"FACESEAL_METRICS_PORT={port}"]
-
-
-def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return result
-
-
-@pytest.fixture(scope="module")
-def image() -> str:
-    if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        pytest.fail("no Docker engine: .ci/run installs docker.io and starts dockerd")
-    started = time.monotonic()
-    env = {**os.environ, "VENV": str(Path(sys.executable).parents[1])}
-    build = subprocess.run([str(REPO / "docker/build-image.sh"), TAG], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=1800)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    print(f"\nimage build {time.monotonic() - started:.1f} s")
-    return TAG
 
 
 def wait_ready(url: str, container: str, timeout: float = 60) -> float:
@@ -105,17 +88,19 @@ def test_verify_through_the_container(container: tuple[str, str, str]) -> None:
     assert httpx.post(url + "/v1/verify", files=files, timeout=60).json()["reasons"] == ["face_mismatch"]
 
 
+def in_container(name: str, code: str) -> subprocess.CompletedProcess[str]:
+    """Python is the only program in the image, so checks inside it are Python one-liners."""
+    return docker("exec", name, "python", "-c", code, check=False)
+
+
 def test_runtime_is_read_only_non_root_and_lean(container: tuple[str, str, str]) -> None:
     name, _, _ = container
-    assert docker("exec", name, "id", "-u").stdout.strip() != "0"
+    assert in_container(name, "import os; print(os.getuid())").stdout.strip() == "10001"
     for target in ("/x", "/app/x", "/app/models/facenet.onnx"):
-        assert docker("exec", name, "sh", "-c", f": > {target}", check=False).returncode != 0
+        assert in_container(name, f"open({target!r}, 'w')").returncode != 0
     for module in ("tensorflow", "torch", "tf2onnx", "onnx", "pip"):
-        assert docker("exec", name, "python", "-c", f"import {module}", check=False).returncode != 0
-    assert docker("exec", name, "sh", "-c", "command -v gcc cc g++", check=False).stdout.strip() == ""
-    sbom = json.loads(docker("exec", name, "cat", "/app/sbom.cdx.json").stdout)
-    assert sbom["bomFormat"] == "CycloneDX"
-    assert {"onnxruntime", "fastapi"} <= {c["name"] for c in sbom["components"]}
+        assert in_container(name, f"import {module}").returncode != 0
+    assert docker("exec", name, "sh", "-c", "true", check=False).returncode != 0
 
 
 def test_logs_are_json_from_the_first_line_and_onnxruntime_telemetry_is_off(container: tuple[str, str, str]) -> None:
@@ -125,8 +110,7 @@ def test_logs_are_json_from_the_first_line_and_onnxruntime_telemetry_is_off(cont
     lines = (logs.stdout + logs.stderr).splitlines()
     assert json.loads(lines[0])["msg"] == "models verified"
     assert [line for line in lines if not line.startswith("{")] == []
-    setting = docker("exec", name, "python", "-c", "import os; print(os.environ['ORT_DISABLE_TELEMETRY'])")
-    assert setting.stdout.strip() == "1"
+    assert in_container(name, "import os; print(os.environ['ORT_DISABLE_TELEMETRY'])").stdout.strip() == "1"
 
 
 def test_metrics_are_served_only_on_their_own_listener(container: tuple[str, str, str]) -> None:
@@ -135,8 +119,8 @@ def test_metrics_are_served_only_on_their_own_listener(container: tuple[str, str
     assert "faceseal_build_info" in httpx.get(metrics_url + "/metrics").text
 
 
-def test_the_healthcheck_follows_the_port_serve_was_given(image: str) -> None:
-    """Started with a --port other than 8000, the container still becomes healthy."""
+def test_the_healthcheck_follows_the_port_serve_was_given_without_a_shell(image: str) -> None:
+    """Exec-form Python check; started with a --port other than 8000, the container still becomes healthy."""
     healthcheck = json.loads(docker("inspect", "-f", "{{json .Config.Healthcheck.Test}}", image).stdout)
     assert healthcheck == ["CMD", "python", "-m", "app.healthcheck"]
     port = free_port()
@@ -144,13 +128,56 @@ def test_the_healthcheck_follows_the_port_serve_was_given(image: str) -> None:
     docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "--health-interval", "1s",
            "-e", "FACESEAL_AUTH_DISABLED=true", image, "--host", "127.0.0.1", "--port", str(port))
     try:
-        deadline, status = time.monotonic() + 90, ""
-        while time.monotonic() < deadline and status != "healthy":
-            time.sleep(1)
-            status = docker("inspect", "-f", "{{.State.Health.Status}}", name).stdout.strip()
-        assert status == "healthy", docker("inspect", "-f", "{{json .State.Health}}", name).stdout
+        deadline = time.monotonic() + 90
+        while (status := docker("inspect", "-f", "{{.State.Health.Status}}", name).stdout.strip()) != "healthy":
+            assert status != "unhealthy" and time.monotonic() < deadline, docker("inspect", name).stdout[-2000:]
+            time.sleep(0.5)
     finally:
         docker("rm", "-f", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def image_files(image: str) -> dict[str, tarfile.TarInfo]:
+    """Every entry of the image's filesystem, read from `docker export` (no shell needed inside)."""
+    created = docker("create", image).stdout.strip()
+    try:
+        export = subprocess.Popen(["docker", "export", created], stdout=subprocess.PIPE)
+        with tarfile.open(fileobj=export.stdout, mode="r|") as archive:
+            files = {member.name.rstrip("/"): member for member in archive}
+        assert export.wait() == 0
+    finally:
+        docker("rm", created)
+    return {path: member for path, member in files.items() if path not in ENGINE_FILES}
+
+
+def test_runtime_has_no_shell_package_manager_perl_or_setuid(image_files: dict[str, tarfile.TarInfo]) -> None:
+    tools = {"sh", "bash", "dash", "apt", "apt-get", "dpkg", "perl", "su", "mount", "gcc", "cc", "pip"}
+    assert {path for path in image_files if Path(path).name in tools} == set()
+    assert {path for path, m in image_files.items() if m.mode & (stat.S_ISUID | stat.S_ISGID)} == set()
+    top = {path.split("/")[0] for path in image_files}
+    assert top <= {"app", "opt", "usr", "lib", "lib64", "etc", "tmp", "dev", "proc", "sys"}, top
+
+
+def test_sbom_names_every_file_kept_from_the_os_and_every_model(image: str, image_files: dict[str, tarfile.TarInfo],
+                                                                 tmp_path: Path) -> None:
+    created = docker("create", image).stdout.strip()
+    try:
+        docker("cp", f"{created}:/app/sbom.cdx.json", str(tmp_path))
+    finally:
+        docker("rm", created)
+    sbom = json.loads((tmp_path / "sbom.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    components = sbom["components"]
+    assert {"onnxruntime", "fastapi"} <= {c["name"] for c in components}
+    debian = {c["name"] for c in components if c.get("purl", "").startswith("pkg:deb/debian/")}
+    assert {"libc6", "python3.11-minimal", "libpython3.11-stdlib", "libstdc++6"} <= debian
+    described = {o["location"] for c in components for o in c.get("evidence", {}).get("occurrences", [])}
+    os_files = {"/" + path for path, m in image_files.items()
+                if not m.isdir() and not path.startswith(("app/", "opt/venv/")) and path not in ("lib", "lib64")}
+    assert os_files and os_files - described == set()
+    lock = json.loads((MODELS / "models.lock").read_text())
+    models = {c["name"]: c["hashes"][0]["content"] for c in components if c["type"] == "machine-learning-model"}
+    assert models == {m["name"]: m["sha256"] for m in lock["models"]}
 
 
 def test_sigterm_stops_cleanly(image: str) -> None:
@@ -170,7 +197,8 @@ def run_to_exit(image: str, *options: str) -> tuple[int, str]:
     port = free_port()
     name = f"faceseal-tamper-{port}"
     docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), *options,
-           "-e", "FACESEAL_AUTH_DISABLED=true", image, "--host", "127.0.0.1", "--port", str(port))
+           "-e", "FACESEAL_AUTH_DISABLED=true", image,
+           "--host", "127.0.0.1", "--port", str(port))
     try:
         code = int(docker("wait", name, timeout=120).stdout.strip())
         return code, docker("logs", name).stdout
@@ -206,9 +234,30 @@ def test_development_mode_cannot_be_entered_in_the_image(image: str) -> None:
     assert refused - {None} == {"FACESEAL_DEVELOPMENT", "FACESEAL_REQUIRE_SIGNATURE"}
 
 
-def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -> None:
+def test_readme_docker_run_reads_the_key_file_make_run_creates(image: str, tmp_path: Path) -> None:
+    keys, venv = tmp_path / "api-keys.json", Path(sys.executable).parents[1]
+    # `make run` makes its key with this target; -o keeps make from reinstalling the venv it is given.
+    made = subprocess.run(["make", "-s", "-o", f"{venv}/.installed", "dev-key", f"VENV={venv}", f"KEYS_FILE={keys}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.split()[-1]
+    port = free_port()
+    name = f"faceseal-readme-{port}"
+    # The README's command, with this test's key file and a free port.
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "-v", f"{keys}:/run/secrets/keys:ro",
+           "-e", "FACESEAL_API_KEYS_FILE=/run/secrets/keys", image, "--host", "127.0.0.1", "--port", str(port))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, name)
+        assert httpx.get(url + "/v1/models", headers={"X-API-Key": key}).status_code == 200
+        assert httpx.get(url + "/v1/models").status_code == 401
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
+def test_compose_runs_the_signed_release_by_digest(release: Release, tmp_path: Path) -> None:
     for port in (8000, 9090, 9464):
-        with __import__("socket").socket() as probe:
+        with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 pytest.fail(f"port {port} busy: the compose stack needs 8000, 9090 and 9464 on loopback")
     subprocess.run([str(REPO / "docker/build-prometheus-image.sh")], check=True, capture_output=True, timeout=600)
@@ -216,16 +265,20 @@ def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -
 
     keys = tmp_path / "api-keys.json"
     key = create_key(keys, "compose-test")
-    os.chown(keys, 10001, 10001)
+    keys.chmod(0o644)  # as `make run` leaves it
     env = {**os.environ, "FACESEAL_API_KEYS_SECRET": str(keys), "COMPOSE_PROJECT_NAME": "facesealtest"}
+    env.pop("FACESEAL_IMAGE", None)
     compose = ["docker-compose", "--file", str(REPO / "compose.yaml")]
-    subprocess.run([*compose, "config", "--quiet"], cwd=REPO, env=env, check=True, timeout=60)
-    override = tmp_path / "override.yaml"
-    override.write_text(f"services:\n  faceseal:\n    image: {image}\n")
-    compose += ["--file", str(override)]
+    unpinned = subprocess.run([*compose, "config", "--quiet"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert unpinned.returncode != 0 and "FACESEAL_IMAGE" in unpinned.stderr
+    # As the README says: the env file docker/release.sh wrote pins the image by digest.
+    compose = ["docker-compose", "--env-file", str(release.directory / "compose.env"), "--file", str(REPO / "compose.yaml")]
     try:
         up = subprocess.run([*compose, "up", "-d"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert up.returncode == 0, up.stderr
+        service = subprocess.run([*compose, "ps", "-q", "faceseal"], cwd=REPO, env=env, capture_output=True, text=True)
+        running = docker("inspect", "-f", "{{.Config.Image}}", service.stdout.strip()).stdout.strip()
+        assert running == release.reference and "@sha256:" in running
         deadline, up_value = time.monotonic() + 90, None
         while time.monotonic() < deadline and up_value != "1":
             time.sleep(1)
@@ -234,8 +287,8 @@ def test_compose_brings_up_faceseal_and_prometheus(image: str, tmp_path: Path) -
                 up_value = result["data"]["result"][0]["value"][1] if result["data"]["result"] else None
             except httpx.TransportError:
                 continue
-        assert up_value == "1"  # Prometheus scrapes faceseal's own /metrics listener (9464)
-        assert httpx.get("http://127.0.0.1:8000/metrics").status_code == 404
+        assert up_value == "1"
+        assert httpx.get("http://127.0.0.1:8000/metrics").status_code == 404  # scraped on faceseal's own listener
         models = httpx.get("http://127.0.0.1:8000/v1/models", headers={"Authorization": f"Bearer {key}"})
         assert models.status_code == 200 and models.json()["signature_verified"] and models.json()["sealed"]
         assert httpx.get("http://127.0.0.1:8000/v1/models").status_code == 401
