@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, ge=10_000)
     max_image_side: int = Field(12_000, ge=64)
     max_frames: int = Field(5, ge=1, le=32)
-    max_json_depth: int = Field(8, ge=2)
     body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
 
     # Detection
