@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from app.api.errors import ApiError
+from app.api.memory import release_free_heap
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
 
 
@@ -46,6 +47,8 @@ class Admission:
             yield
         finally:
             self._taken -= 1
+            if self._taken == 0:  # a burst is over: its freed heap goes back to the OS, off the loop
+                asyncio.get_running_loop().run_in_executor(None, release_free_heap)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
