@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=10_000)
     max_image_side: int = Field(12_000, ge=64)
+    max_request_pixels: int = Field(80_000_000, ge=10_000, description="all images of a request, from their headers")
     max_frames: int = Field(5, ge=1, le=32)
     body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
 
