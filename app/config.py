@@ -39,10 +39,12 @@ class Settings(BaseSettings):
     max_request_pixels: int = Field(80_000_000, ge=10_000, description="all images of a request, from their headers")
     max_frames: int = Field(5, ge=1, le=32)
     body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
+    decode_work_side: int = Field(1280, ge=256, le=4096, description="JPEGs decode at 1/2, 1/4, 1/8 scale while "
+                                  "their short side stays at least this")
 
     # Detection
     detector_long_side: int = Field(480, ge=128, le=2048)
-    detector_large_side: int = Field(1280, ge=256, le=4096)
+    detector_large_side: int = Field(960, ge=256, le=4096, description="small-face pass, on images larger than it")
     detector_score: float = Field(0.5, gt=0, lt=1)
     dominant_face_ratio: float = Field(0.4, gt=0, le=1, description="second face area / first above this = multiple_faces")
 
@@ -79,4 +81,4 @@ class Settings(BaseSettings):
         return require_signature
 
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.detector_large_side)
+        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.decode_work_side)
