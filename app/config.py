@@ -36,9 +36,11 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=10_000)
     max_image_side: int = Field(12_000, ge=64)
+    max_request_pixels: int = Field(80_000_000, ge=10_000, description="all images of a request, from their headers")
     max_frames: int = Field(5, ge=1, le=32)
-    max_json_depth: int = Field(8, ge=2)
     body_read_timeout_s: float = Field(15.0, gt=0, description="longest pause between body chunks")
+    decode_work_side: int = Field(1280, ge=256, le=4096, description="JPEGs decode at 1/2, 1/4, 1/8 scale while "
+                                  "their short side stays at least this")
 
     # Connections
     head_timeout_s: float = Field(10.0, gt=0, description="longest wait for a request's line and headers, then 408")
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
 
     # Detection
     detector_long_side: int = Field(480, ge=128, le=2048)
-    detector_large_side: int = Field(1280, ge=256, le=4096)
+    detector_large_side: int = Field(960, ge=256, le=4096, description="small-face pass, on images larger than it")
     detector_score: float = Field(0.5, gt=0, lt=1)
     dominant_face_ratio: float = Field(0.4, gt=0, le=1, description="second face area / first above this = multiple_faces")
 
@@ -89,4 +91,4 @@ class Settings(BaseSettings):
         return require_signature
 
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.detector_large_side)
+        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.decode_work_side)

@@ -1,22 +1,27 @@
 """Bounded admission: a fixed number of inferences run, a bounded queue waits, the rest get 429.
 
-Waiting longer than the queue timeout gives 503; both carry Retry-After. Nothing queues without
-bound, so latency of accepted requests stays bounded under any load.
+A request takes a place before its body is read and keeps it until answered; there are
+MAX_CONCURRENCY + MAX_QUEUE places, so no more bodies than that are ever buffered, whatever arrives at
+once, and the rest are refused without reading theirs. Waiting longer than the queue timeout for an
+inference slot gives 503; both carry Retry-After. Nothing queues without bound, so latency of accepted
+requests stays bounded under any load.
 """
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from app.api.errors import ApiError
+from app.api.memory import release_free_heap
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
 
 
 class Admission:
     def __init__(self, concurrency: int, queue: int, timeout_s: float) -> None:
         self._slots = asyncio.Semaphore(concurrency)
-        self._queue_limit = queue
+        self._places = concurrency + queue
+        self._taken = 0
         self._timeout_s = timeout_s
         self._waiting = 0
         self._draining = False
@@ -25,18 +30,29 @@ class Admission:
         """Refuse new work (shutdown) while in-flight requests finish."""
         self._draining = True
 
-    def refuse_if_full(self) -> None:
-        """Turn a request away before its body is read, so overload costs no upload parsing."""
+    def _refuse_if_draining(self) -> None:
         if self._draining:
             REJECTIONS.labels("draining").inc()
             raise ApiError(503, "shutting_down", "the service is shutting down", {"Retry-After": "1"})
-        if self._slots.locked() and self._waiting >= self._queue_limit:
+
+    @contextmanager
+    def place(self) -> Iterator[None]:
+        """Held from before the body is read until the answer: overload costs no upload reading or parsing."""
+        self._refuse_if_draining()
+        if self._taken >= self._places:
             REJECTIONS.labels("queue_full").inc()
             raise ApiError(429, "overloaded", "too many requests in flight; retry shortly", {"Retry-After": "1"})
+        self._taken += 1
+        try:
+            yield
+        finally:
+            self._taken -= 1
+            if self._taken == 0:  # a burst is over: its freed heap goes back to the OS, off the loop
+                asyncio.get_running_loop().run_in_executor(None, release_free_heap)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        self.refuse_if_full()  # again: the queue may have filled while the body was read
+        self._refuse_if_draining()  # again: shutdown may have begun while the body was read
         self._waiting += 1
         QUEUE_DEPTH.set(self._waiting)
         try:

@@ -22,9 +22,10 @@ def image_request_body(fields: dict[str, tuple[str, bool]], preset: bool) -> dic
         "requestBody": {
             "required": True,
             "content": {
-                "multipart/form-data": {"schema": {"type": "object", "properties": multipart, "required": required}},
-                "application/json": {"schema": {"type": "object", "properties": json_props, "required": required},
-                                     "example": example},
+                "multipart/form-data": {"schema": {"type": "object", "properties": multipart, "required": required,
+                                                   "additionalProperties": False}},
+                "application/json": {"schema": {"type": "object", "properties": json_props, "required": required,
+                                                "additionalProperties": False}, "example": example},
             },
         }
     }

@@ -1,5 +1,5 @@
-"""Endpoints. Each inference route: authenticate -> read upload -> admit -> infer off-loop -> audit every
-detail -> answer, with the details only when the key is granted them."""
+"""Endpoints. Each inference route: authenticate -> take a place (before the body) -> read upload -> wait
+for a slot -> infer off-loop -> audit every detail -> answer, with the details only when the key is granted them."""
 
 import asyncio
 import logging
@@ -80,32 +80,31 @@ async def _infer(
     if not service.integrity_ok:
         raise ApiError(503, "integrity_failed", "model integrity re-verification failed; service is sealed shut",
                        {"Retry-After": "60"})
-    service.admission.refuse_if_full()
-    started = time.perf_counter()
-    settings = service.settings
-    upload = await read_upload(request, fields, settings.max_image_bytes, settings.max_json_depth)
-    for images in upload.images.values():
-        for data in images:
-            IMAGE_BYTES.observe(len(data))
-    async with service.admission.slot():
-        result = await asyncio.to_thread(run, service, upload)
-    full = answer(result, Stamp(request.state.request_id, service.policy_out, service.models_out, service.is_sealed))
-    _observe(route, result)
-    service.audit.record({
-        "request_id": request.state.request_id,
-        "client_request_id": request.state.client_request_id,
-        "client_id": client.id,
-        "route": route,
-        **full.model_dump(include=AUDITED),
-        "details_returned": client.details,
-        "policy": full.policy.model_dump(),
-        "models": {m.name: m.sha256 for m in service.models_out},
-        "lock_sha256": service.sealed.lock_sha256,
-        "sealed": service.is_sealed,
-        "inputs_sha256": {name: [sha256_bytes(d) for d in data] for name, data in upload.images.items()},
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-    })
-    return full if client.details else full.model_copy(update={"details": None})
+    with service.admission.place():  # before the body is read: overload costs no upload
+        started = time.perf_counter()
+        upload = await read_upload(request, fields, service.settings.max_image_bytes)
+        for images in upload.images.values():
+            for data in images:
+                IMAGE_BYTES.observe(len(data))
+        async with service.admission.slot():
+            result = await asyncio.to_thread(run, service, upload)
+        full = answer(result, Stamp(request.state.request_id, service.policy_out, service.models_out, service.is_sealed))
+        _observe(route, result)
+        service.audit.record({
+            "request_id": request.state.request_id,
+            "client_request_id": request.state.client_request_id,
+            "client_id": client.id,
+            "route": route,
+            **full.model_dump(include=AUDITED),
+            "details_returned": client.details,
+            "policy": full.policy.model_dump(),
+            "models": {m.name: m.sha256 for m in service.models_out},
+            "lock_sha256": service.sealed.lock_sha256,
+            "sealed": service.is_sealed,
+            "inputs_sha256": {name: [sha256_bytes(d) for d in data] for name, data in upload.images.items()},
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        })
+        return full if client.details else full.model_copy(update={"details": None})
 
 
 def _observe(route: str, result: VerifyResult | CompareResult) -> None:
