@@ -38,12 +38,11 @@ import cv2
 import httpx
 import numpy as np
 from PIL import Image
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.auth import create_key
 
 from tests.conftest import VERIFY_IMAGES
-from tests.e2e.server import Server, running
+from tests.e2e.server import Server, metric_series, raw_status, running
 
 SELFIE = (VERIFY_IMAGES / "img1.jpg").read_bytes() if VERIFY_IMAGES.exists() else b""
 REFERENCE = (VERIFY_IMAGES / "img2.jpg").read_bytes() if VERIFY_IMAGES.exists() else b""
@@ -152,34 +151,18 @@ def own_server(env: dict[str, str] | None = None) -> Iterator[Server]:
         yield server
 
 
-def raw_status(url: str, method: str, path: str) -> int:
-    """One request over a bare socket, so any token can be the method."""
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    return int(reply.split(b" ", 2)[1])
-
-
-def series(server: Server) -> int:
-    scrape = httpx.get(server.metrics_url + "/metrics", timeout=10).text
-    return sum(len(family.samples) for family in text_string_to_metric_families(scrape))
-
-
 def random_methods(_: str) -> Outcome:
     """Row 1: 200 random method tokens on random paths, then one 8,000-character method."""
     rng = random.Random(13)
     with own_server() as server:
         for path in ("/v1/verify", "/no-such-path"):  # the fixed labels they map to exist from here on
             raw_status(server.url, "PROBE", path)
-        before = series(server)
+        before = metric_series(server)
         for _ in range(200):
             token = "".join(rng.choice(TOKEN) for _ in range(rng.randint(1, 40)))
             raw_status(server.url, token, rng.choice(["/v1/verify", "/" + token]))
         status = raw_status(server.url, "M" * 8000, "/v1/verify")
-        return Outcome(status, f"series +{series(server) - before}")
+        return Outcome(status, f"series +{metric_series(server) - before}")
 
 
 def onnxruntime_telemetry(_: str) -> Outcome:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import MODELS, REPO
 
@@ -79,3 +80,20 @@ def running(tmp: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+def raw_status(url: str, method: str, path: str) -> int:
+    """One request over a bare socket, so any token can be the method (HTTP clients validate theirs)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+def metric_series(server: Server) -> int:
+    """How many samples the server's /metrics listener exposes (series minted by clients would add to it)."""
+    scrape = httpx.get(server.metrics_url + "/metrics", timeout=10).text
+    return sum(len(family.samples) for family in text_string_to_metric_families(scrape))

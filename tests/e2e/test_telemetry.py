@@ -4,7 +4,6 @@ container's healthcheck finding the port `serve` was given."""
 
 import json
 import random
-import socket
 import string
 import subprocess
 import sys
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import REPO, data_file
-from tests.e2e.server import Server, free_port, running, start
+from tests.e2e.server import Server, free_port, metric_series, raw_status, running, start
 
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"  # RFC 9110 tchar: what h11 accepts as a method
 KNOWN_PATHS = ["/healthz", "/readyz", "/v1/verify", "/v1/models", "/openapi.json"]
@@ -34,22 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, home: Path) -> Iterator[Ser
         yield served
 
 
-def raw_status(server: Server, method: str, path: str) -> int:
-    """One request over a bare socket, so any token can be the method (HTTP clients validate theirs)."""
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    return int(reply.split(b" ", 2)[1])
-
-
-def series(server: Server) -> int:
-    scrape = httpx.get(server.metrics_url + "/metrics", timeout=10).text
-    return sum(len(family.samples) for family in text_string_to_metric_families(scrape))
-
-
 def random_token(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(TOKEN) for _ in range(length))
 
@@ -57,16 +39,16 @@ def random_token(rng: random.Random, length: int) -> str:
 def test_random_methods_and_paths_add_no_series(server: Server) -> None:
     rng = random.Random(13)
     for path in [*KNOWN_PATHS, "/no-such-path"]:  # the fixed labels these requests map to exist from here on
-        raw_status(server, "PROBE", path)
-    before = series(server)
+        raw_status(server.url, "PROBE", path)
+    before = metric_series(server)
     statuses = set()
     for _ in range(200):
         path = rng.choice([*KNOWN_PATHS, "/" + random_token(rng, rng.randint(1, 60))])
-        statuses.add(raw_status(server, random_token(rng, rng.randint(1, 40)), path))
+        statuses.add(raw_status(server.url, random_token(rng, rng.randint(1, 40)), path))
     long_method = "M" * 8000
-    statuses.add(raw_status(server, long_method, "/v1/verify"))
+    statuses.add(raw_status(server.url, long_method, "/v1/verify"))
     assert statuses <= {404, 405}, statuses
-    assert series(server) == before
+    assert metric_series(server) == before
     scrape = httpx.get(server.metrics_url + "/metrics").text
     assert long_method not in scrape and 'method="other"' in scrape and 'route="unmatched"' in scrape
 
