@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 from app.api.errors import ApiError
 from app.api.memory import release_free_heap
+from app.inference.errors import ProblemCode
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
 
 
@@ -33,7 +34,7 @@ class Admission:
     def _refuse_if_draining(self) -> None:
         if self._draining:
             REJECTIONS.labels("draining").inc()
-            raise ApiError(503, "shutting_down", "the service is shutting down", {"Retry-After": "1"})
+            raise ApiError(503, ProblemCode.shutting_down, "the service is shutting down", {"Retry-After": "1"})
 
     @contextmanager
     def place(self) -> Iterator[None]:
@@ -41,7 +42,8 @@ class Admission:
         self._refuse_if_draining()
         if self._taken >= self._places:
             REJECTIONS.labels("queue_full").inc()
-            raise ApiError(429, "overloaded", "too many requests in flight; retry shortly", {"Retry-After": "1"})
+            raise ApiError(429, ProblemCode.overloaded, "too many requests in flight; retry shortly",
+                           {"Retry-After": "1"})
         self._taken += 1
         try:
             yield
@@ -60,7 +62,7 @@ class Admission:
         except TimeoutError:
             REJECTIONS.labels("queue_timeout").inc()
             raise ApiError(
-                503, "queue_timeout", "no inference slot became free in time",
+                503, ProblemCode.queue_timeout, "no inference slot became free in time",
                 {"Retry-After": str(math.ceil(self._timeout_s))},
             ) from None
         finally:

@@ -13,6 +13,7 @@ from app import __version__
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.intake import BodyGuard
+from app.api.openapi import DESCRIPTION, SERVERS, TAGS, install_openapi
 from app.api.routes import router
 from app.api.service import Service
 from app.telemetry.labels import method_label, route_label, status_label
@@ -40,6 +41,10 @@ def create_app(service: Service) -> FastAPI:
         title="faceseal",
         version=__version__,
         summary="Sealed face verification: digest-locked face match and passive liveness",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        servers=SERVERS,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url=None,  # served by install_docs, without a CDN
@@ -48,6 +53,8 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     app.include_router(router)
+    policy = service.pipeline.policy
+    install_openapi(app, service.settings.max_frames, sorted(policy.match.presets), policy.default_preset)
     if service.settings.docs:
         install_docs(app)
     # Added first so it sits inside `observe`: its errors surface in the route and become problems.

@@ -3,13 +3,15 @@ strict message framing. uvicorn arms no timer between accepting a connection and
 head, so connections that send nothing or trickle header lines would otherwise stay open for ever."""
 
 import asyncio
-import json
 import re
 from http import HTTPStatus
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.api.errors import PROBLEM_MEDIA_TYPE, Problem
+from app.inference.errors import ProblemCode
 
 BARE_LF = re.compile(rb"(?<!\r)\n")
 HEAD_END = b"\r\n\r\n"
@@ -72,7 +74,7 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
-        self._answer_and_close(400, "malformed_http", "the request is not well-formed HTTP/1.1")
+        self._answer_and_close(400, ProblemCode.malformed_http, "the request is not well-formed HTTP/1.1")
 
     def _await_head(self) -> None:
         self._head_received()
@@ -85,14 +87,14 @@ class GuardedH11Protocol(H11Protocol):
 
     def _head_timed_out(self) -> None:
         self.head_deadline = None
-        self._answer_and_close(408, "head_timeout", f"no complete request head within {self.head_timeout_s:g} s")
+        self._answer_and_close(408, ProblemCode.head_timeout,
+                               f"no complete request head within {self.head_timeout_s:g} s")
 
-    def _answer_and_close(self, status: int, code: str, detail: str) -> None:
+    def _answer_and_close(self, status: int, code: ProblemCode, detail: str) -> None:
         """A problem+json answer where HTTP still allows one (none after a response has begun), then close."""
         if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            body = json.dumps({"type": f"urn:faceseal:problem:{code}", "title": HTTPStatus(status).phrase,
-                               "status": status, "detail": detail, "code": code, "request_id": None}).encode()
-            headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+            body = Problem.of(status, code, detail, None).model_dump_json().encode()
+            headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
                        (b"connection", b"close")]
             response = h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase)
             for event in (response, h11.Data(data=body), h11.EndOfMessage()):

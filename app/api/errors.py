@@ -6,32 +6,50 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.inference.errors import InputError
+from app.inference.errors import InputError, ProblemCode
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _logger = logging.getLogger("faceseal.api")
 
 
+class Problem(BaseModel):
+    """An error answer: branch on `code` (stable); `detail` is for people and may change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "urn:faceseal:problem:image_too_large", "title": "Request Entity Too Large", "status": 413,
+        "detail": "selfie[0]: image is 50000x50000; limits are 12000 px a side and 40000000 pixels",
+        "code": "image_too_large", "request_id": "79847e6753ce4b2ab9cadc89ebb4da13"}]})
+
+    type: str = Field(description="`urn:faceseal:problem:` and the code")
+    title: str = Field(description="the HTTP status phrase")
+    status: int
+    detail: str
+    code: ProblemCode
+    request_id: str | None = Field(description="the server's id of the request, as in X-Request-ID; null when the "
+                                               "connection was answered before a request was read")
+
+    @classmethod
+    def of(cls, status: int, code: ProblemCode, detail: str, request_id: str | None) -> "Problem":
+        return cls(type=f"urn:faceseal:problem:{code}", title=HTTPStatus(status).phrase, status=status,
+                   detail=detail, code=code, request_id=request_id)
+
+
 class ApiError(Exception):
     """An error answered as problem+json, with optional extra headers (Retry-After, WWW-Authenticate)."""
 
-    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: ProblemCode, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
 
 
-def problem(request: Request, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {
-        "type": f"urn:faceseal:problem:{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "request_id": getattr(request.state, "request_id", None),
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+def problem(request: Request, status: int, code: ProblemCode, detail: str,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem.of(status, code, detail, getattr(request.state, "request_id", None))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                        headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -45,12 +63,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        return problem(request, 400, "malformed_request", f"{len(error.errors())} invalid field(s)")
+        return problem(request, 400, ProblemCode.malformed_request, f"{len(error.errors())} invalid field(s)")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return problem(request, error.status_code, code, HTTPStatus(error.status_code).phrase, getattr(error, "headers", None))
+        code = {404: ProblemCode.not_found, 405: ProblemCode.method_not_allowed}.get(error.status_code,
+                                                                                     ProblemCode.http_error)
+        return problem(request, error.status_code, code, HTTPStatus(error.status_code).phrase,
+                       getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> JSONResponse:
@@ -58,4 +78,4 @@ def install_error_handlers(app: FastAPI) -> None:
             "unhandled error", exc_info=error,
             extra={"fields": {"request_id": getattr(request.state, "request_id", None), "path": request.url.path}},
         )
-        return problem(request, 500, "internal_error", "the request could not be processed")
+        return problem(request, 500, ProblemCode.internal_error, "the request could not be processed")

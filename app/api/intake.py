@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.api.errors import ApiError
+from app.inference.errors import ProblemCode
 
 DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,")
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -50,11 +51,11 @@ def json_limit(fields: list[Field], max_image_bytes: int) -> int:
 
 
 def malformed() -> ApiError:
-    return ApiError(400, "malformed_json", "body is not valid JSON")
+    return ApiError(400, ProblemCode.malformed_json, "body is not valid JSON")
 
 
 def unknown_field(name: str) -> ApiError:
-    return ApiError(400, "unknown_field", f"unknown field {name[:40]!r}")
+    return ApiError(400, ProblemCode.unknown_field, f"unknown field {name[:40]!r}")
 
 
 class _Shape:
@@ -69,7 +70,7 @@ class _Shape:
 
     def check(self) -> None:
         if not self._take(b"{"):
-            raise ApiError(400, "malformed_json", "body must be a JSON object")
+            raise ApiError(400, ProblemCode.malformed_json, "body must be a JSON object")
         seen: set[str] = set()
         closed = self._take(b"}")
         while not closed:
@@ -94,7 +95,7 @@ class _Shape:
         if name != PRESET and name not in self.counts:
             raise unknown_field(name)
         if name in seen:
-            raise ApiError(400, "malformed_json", f"field {name!r} appears twice")
+            raise ApiError(400, ProblemCode.malformed_json, f"field {name!r} appears twice")
         seen.add(name)
         self._expect(b":")
         return name
@@ -103,8 +104,8 @@ class _Shape:
         if self._take(b"null") or self._string() is not None:
             return
         if name == PRESET:
-            raise ApiError(400, "malformed_request", "'preset' must be a string")
-        not_images = ApiError(400, "malformed_request", f"'{name}' must be a base64 string or a list of them")
+            raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a string")
+        not_images = ApiError(400, ProblemCode.malformed_request, f"'{name}' must be a base64 string or a list of them")
         if not self._take(b"["):
             raise not_images
         if self._take(b"]"):
@@ -115,7 +116,7 @@ class _Shape:
             if self._take(b"]"):
                 return
             self._expect(b",")
-        raise ApiError(400, "too_many_images", f"'{name}' takes at most {self.counts[name]} image(s)")
+        raise ApiError(400, ProblemCode.too_many_images, f"'{name}' takes at most {self.counts[name]} image(s)")
 
     def _skip_whitespace(self) -> int:
         self.position = WHITESPACE.match(self.body, self.position).end()  # type: ignore[union-attr]  # `*` always matches
@@ -147,13 +148,14 @@ def _decode_base64(name: str, text: str) -> bytes:
             raise ValueError("length is not a multiple of 4")
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "invalid_base64", f"'{name}' is not valid base64") from None
+        raise ApiError(400, ProblemCode.invalid_base64, f"'{name}' is not valid base64") from None
 
 
 def _count(field: Field, values: list[bytes]) -> list[bytes]:
     if not field.min_count <= len(values) <= field.max_count:
         expected = field.min_count if field.min_count == field.max_count else f"{field.min_count}..{field.max_count}"
-        raise ApiError(400, "missing_field" if not values else "too_many_images", f"'{field.name}' takes {expected} image(s), got {len(values)}")
+        code = ProblemCode.too_many_images if values else ProblemCode.missing_field
+        raise ApiError(400, code, f"'{field.name}' takes {expected} image(s), got {len(values)}")
     return values
 
 
@@ -175,7 +177,7 @@ def parse_json(body: bytes, fields: list[Field]) -> Upload:
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed `limit`; not kept on the request, so it is
     freed once parsed rather than with the request."""
-    too_large = ApiError(413, "body_too_large", f"JSON body exceeds {limit} bytes")
+    too_large = ApiError(413, ProblemCode.body_too_large, f"JSON body exceeds {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -202,7 +204,7 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
     try:
         form = await parser.parse()
     except (MultiPartException, HTTPException) as error:
-        raise ApiError(400, "malformed_multipart", getattr(error, "detail", None) or str(error)) from None
+        raise ApiError(400, ProblemCode.malformed_multipart, getattr(error, "detail", None) or str(error)) from None
     try:
         unknown = set(form.keys()) - {field.name for field in fields} - {PRESET}
         if unknown:
@@ -211,11 +213,11 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
         for field in fields:
             parts = form.getlist(field.name)
             if any(not isinstance(part, UploadFile) for part in parts):
-                raise ApiError(400, "malformed_request", f"'{field.name}' must be sent as a file part")
+                raise ApiError(400, ProblemCode.malformed_request, f"'{field.name}' must be sent as a file part")
             images[field.name] = _count(field, [await part.read() for part in parts if isinstance(part, UploadFile)])
         preset = form.get(PRESET)
         if preset is not None and not isinstance(preset, str):
-            raise ApiError(400, "malformed_request", "'preset' must be a text field")
+            raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a text field")
         return Upload(images, preset)
     finally:
         await form.close()
@@ -227,7 +229,7 @@ async def read_upload(request: Request, fields: list[Field], max_image_bytes: in
         return await _from_json(request, fields, max_image_bytes)
     if media_type == "multipart/form-data":
         return await _from_multipart(request, fields, max_image_bytes)
-    raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json")
+    raise ApiError(415, ProblemCode.unsupported_media_type, "send multipart/form-data or application/json")
 
 
 class BodyGuard:
@@ -241,7 +243,7 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        too_large = ApiError(413, "body_too_large", f"body exceeds {self.max_bytes} bytes")
+        too_large = ApiError(413, ProblemCode.body_too_large, f"body exceeds {self.max_bytes} bytes")
         declared_too_large = declared.isdigit() and int(declared) > self.max_bytes
         received = 0
 
@@ -252,7 +254,7 @@ class BodyGuard:
             try:
                 message = await asyncio.wait_for(receive(), timeout=self.read_timeout_s)
             except TimeoutError:
-                raise ApiError(408, "body_timeout", "request body arrived too slowly") from None
+                raise ApiError(408, ProblemCode.body_timeout, "request body arrived too slowly") from None
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 raise too_large

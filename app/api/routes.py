@@ -13,9 +13,18 @@ from fastapi import APIRouter, Request
 from app.api.auth import ANONYMOUS, Client
 from app.api.errors import ApiError
 from app.api.intake import Field, Upload, read_upload
-from app.api.openapi import image_request_body
-from app.api.schemas import CompareResponse, DecisionResponse, ModelsResponse, Problem, SealedModelOut, Stamp
+from app.api.openapi import COMPARE, KEYED, LIVENESS, VERIFY, responses
+from app.api.schemas import (
+    CompareResponse,
+    DecisionResponse,
+    Health,
+    ModelsResponse,
+    Readiness,
+    SealedModelOut,
+    Stamp,
+)
 from app.api.service import Service
+from app.inference.errors import ProblemCode
 from app.inference.pipeline import CompareResult, VerifyResult
 from app.integrity.digests import sha256_bytes
 from app.telemetry.metrics import (
@@ -30,7 +39,7 @@ from app.telemetry.metrics import (
     STAGE_LATENCY,
 )
 
-ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 403, 408, 413, 415, 422, 429, 503)}
+INFERENCE_ERRORS = (400, 401, 403, 408, 413, 415, 422, 429, 500, 503)
 router = APIRouter()
 _logger = logging.getLogger("faceseal.auth")
 Result = TypeVar("Result", VerifyResult, CompareResult)
@@ -50,23 +59,24 @@ def authenticate(request: Request, service: Service) -> Client:
     throttled_for = service.auth_throttle.retry_after(peer)
     if throttled_for > 0:
         AUTH_THROTTLED.inc()
-        raise ApiError(429, "auth_throttled", "too many wrong API keys from this address",
+        raise ApiError(429, ProblemCode.auth_throttled, "too many wrong API keys from this address",
                        {"Retry-After": str(math.ceil(throttled_for))})
     header = request.headers.get("authorization", "")
     presented = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
     if not presented:
         AUTH_FAILURES.labels("missing").inc()
-        raise ApiError(401, "unauthenticated", "send an API key as 'Authorization: Bearer …' or 'X-API-Key'",
-                       {"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, ProblemCode.unauthenticated,
+                       "send an API key as 'Authorization: Bearer …' or 'X-API-Key'", {"WWW-Authenticate": "Bearer"})
     client = service.keyring.client_for(presented)
     if client is None:
         AUTH_FAILURES.labels("invalid").inc()
         if service.auth_throttle.failed(peer):
             _logger.warning("wrong API keys: address throttled", extra={"fields": {"peer": peer}})
-        raise ApiError(403, "forbidden", "API key not recognised")
+        raise ApiError(403, ProblemCode.forbidden, "API key not recognised")
     wait = service.rate_limiter.retry_after(client.id)
     if wait > 0:
-        raise ApiError(429, "rate_limited", "per-key rate limit reached", {"Retry-After": str(max(1, round(wait)))})
+        raise ApiError(429, ProblemCode.rate_limited, "per-key rate limit reached",
+                       {"Retry-After": str(max(1, round(wait)))})
     return client
 
 
@@ -78,8 +88,8 @@ async def _infer(
     client = authenticate(request, service)
     CLIENT_REQUESTS.labels(client.id, route).inc()
     if not service.integrity_ok:
-        raise ApiError(503, "integrity_failed", "model integrity re-verification failed; service is sealed shut",
-                       {"Retry-After": "60"})
+        raise ApiError(503, ProblemCode.integrity_failed,
+                       "model integrity re-verification failed; service is sealed shut", {"Retry-After": "60"})
     with service.admission.place():  # before the body is read: overload costs no upload
         started = time.perf_counter()
         upload = await read_upload(request, fields, service.settings.max_image_bytes)
@@ -123,45 +133,41 @@ def _observe(route: str, result: VerifyResult | CompareResult) -> None:
         STAGE_LATENCY.labels(stage).observe(ms / 1000)
 
 
-SELFIE = ("selfie frame(s) of the live user; every frame must be judged live and show the same person", True)
-REFERENCE = ("ID-document photo or portrait to match against", False)
-
-
-@router.post("/v1/verify", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
-             openapi_extra=image_request_body({"selfie": SELFIE, "reference": REFERENCE}, preset=True))
+@router.post("/v1/verify", operation_id="verify", response_model=DecisionResponse, tags=["verification"],
+             responses=responses("the decision", *INFERENCE_ERRORS), openapi_extra=VERIFY.operation())
 async def verify(request: Request) -> DecisionResponse:
     """Selfie + reference -> match, liveness and an approve / reject / retake decision."""
-    frames = service_of(request).settings.max_frames
-    fields = [Field("selfie", 1, frames), Field("reference", 1, 1)]
+    fields = VERIFY.intake(service_of(request).settings.max_frames)
     return await _infer(request, "/v1/verify", fields,
                         lambda s, u: s.pipeline.verify(u.images["selfie"], u.images["reference"][0], u.preset),
                         DecisionResponse.of)
 
 
-@router.post("/v1/liveness", response_model=DecisionResponse, responses=ERRORS, tags=["verification"],
-             openapi_extra=image_request_body({"selfie": SELFIE}, preset=False))
+@router.post("/v1/liveness", operation_id="liveness", response_model=DecisionResponse, tags=["verification"],
+             responses=responses("the decision", *INFERENCE_ERRORS), openapi_extra=LIVENESS.operation())
 async def liveness(request: Request) -> DecisionResponse:
     """Passive liveness on selfie frames only."""
-    fields = [Field("selfie", 1, service_of(request).settings.max_frames)]
+    fields = LIVENESS.intake(service_of(request).settings.max_frames)
     return await _infer(request, "/v1/liveness", fields, lambda s, u: s.pipeline.check_liveness(u.images["selfie"]),
                         DecisionResponse.of)
 
 
-@router.post("/v1/compare", response_model=CompareResponse, responses=ERRORS, tags=["verification"],
-             openapi_extra=image_request_body({"image1": ("first face image", False), "image2": ("second face image", False)}, preset=True))
+@router.post("/v1/compare", operation_id="compare", response_model=CompareResponse, tags=["verification"],
+             responses=responses("the outcome", *INFERENCE_ERRORS), openapi_extra=COMPARE.operation())
 async def compare(request: Request) -> CompareResponse:
     """Two images -> match / no_match (or retake when a face is missing).
 
     Makes no liveness claim (`liveness_checked` is always false): a printed photo matches its original,
     so a compare `match` must never be used alone to onboard anyone. Onboarding uses /v1/verify.
     """
-    fields = [Field("image1", 1, 1), Field("image2", 1, 1)]
+    fields = COMPARE.intake(service_of(request).settings.max_frames)
     return await _infer(request, "/v1/compare", fields,
                         lambda s, u: s.pipeline.compare(u.images["image1"][0], u.images["image2"][0], u.preset),
                         CompareResponse.of)
 
 
-@router.get("/v1/models", response_model=ModelsResponse, responses=ERRORS, tags=["operations"])
+@router.get("/v1/models", operation_id="models", response_model=ModelsResponse, tags=["operations"],
+            responses=responses("the sealed model set", 401, 403, 429, 500), openapi_extra={"security": KEYED})
 async def models(request: Request) -> ModelsResponse:
     """The sealed model set in service: digests, lock version, signature and self-test status."""
     service = service_of(request)
@@ -180,16 +186,16 @@ async def models(request: Request) -> ModelsResponse:
     )
 
 
-@router.get("/healthz", tags=["operations"])
-async def healthz() -> dict[str, str]:
+@router.get("/healthz", operation_id="healthz", tags=["operations"], responses=responses("alive"))
+async def healthz() -> Health:
     """The process is alive (says nothing about models)."""
-    return {"status": "alive"}
+    return Health(status="alive")
 
 
-@router.get("/readyz", tags=["operations"], responses={503: ERRORS[503]})
-async def readyz(request: Request) -> dict[str, object]:
+@router.get("/readyz", operation_id="readyz", tags=["operations"], responses=responses("ready", 503))
+async def readyz(request: Request) -> Readiness:
     """Models verified, loaded and warmed (a Service exists only then), and still matching on disk."""
     service = service_of(request)
     if not service.integrity_ok:
-        raise ApiError(503, "not_ready", "models are not verified", {"Retry-After": "5"})
-    return {"status": "ready", "lock_version": service.sealed.lock.lock_version, "sealed": service.is_sealed}
+        raise ApiError(503, ProblemCode.not_ready, "models are not verified", {"Retry-After": "5"})
+    return Readiness(status="ready", lock_version=service.sealed.lock.lock_version, sealed=service.is_sealed)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from app.inference.pipeline import (
     BindingResult,
@@ -24,6 +25,10 @@ from app.inference.pipeline import (
 from app.inference.policy import Outcome, Verdict
 from app.inference.quality import QualityReport
 
+# Named in the document, so a generated client has one type for each rather than one per field that uses it.
+Decision = TypeAliasType("Decision", Outcome)
+CompareDecision = TypeAliasType("CompareDecision", CompareOutcome)
+LivenessVerdict = TypeAliasType("Verdict", Verdict)
 DETAILS = "scores, thresholds and face geometry; null unless the API key is granted details"
 TIMINGS = "milliseconds per stage summed over the images; images run side by side, so the sum exceeds wall time"
 
@@ -83,11 +88,12 @@ class MatchDetail(BaseModel):
 
 
 class LivenessOut(BaseModel):
-    verdict: Verdict = Field(
+    verdict: LivenessVerdict = Field(
         description="the worst frame's (one not judged counts as uncertain): a frame not judged live is never outvoted"
     )
-    frame_verdicts: list[Verdict | None] = Field(description="per selfie frame; null where the capture did not allow "
-                                                             "liveness to be judged (its problems say why)")
+    frame_verdicts: list[LivenessVerdict | None] = Field(description="per selfie frame; null where the capture did "
+                                                                     "not allow liveness to be judged (its problems "
+                                                                     "say why)")
 
     @classmethod
     def of(cls, liveness: LivenessResult) -> "LivenessOut":
@@ -230,14 +236,14 @@ class DecisionResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE, DETAILED_EXAMPLE]})
 
     request_id: str
-    decision: Outcome
+    decision: Decision
     reasons: list[str]
     sealed: bool = Field(description="false: a development-mode service decided, unbound by the baked trust anchors")
     match: MatchOut | None = Field(description="null on /v1/liveness, or when no frame had a face to match")
     liveness: LivenessOut | None = Field(description="null when no selfie frame could be judged")
     frames: FramesOut
     faces: FacesOut
-    details: Details | None = Field(None, description=DETAILS)
+    details: Details | None = Field(description=DETAILS)
     policy: PolicyOut
     models: list[ModelOut]
     timings_ms: dict[str, float] = Field(description=TIMINGS)
@@ -306,13 +312,13 @@ class CompareResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [COMPARE_EXAMPLE]})
 
     request_id: str
-    decision: CompareOutcome = Field(description="match, no_match, or retake when a face is missing")
-    liveness_checked: Literal[False] = Field(False, description="always false: compare makes no liveness claim")
+    decision: CompareDecision = Field(description="match, no_match, or retake when a face is missing")
+    liveness_checked: Literal[False] = Field(description="always false: compare makes no liveness claim")
     reasons: list[str]
     sealed: bool = Field(description="false: a development-mode service decided, unbound by the baked trust anchors")
     match: MatchOut | None = Field(description="null when an image has no face to match")
     faces: CompareFacesOut
-    details: CompareDetails | None = Field(None, description=DETAILS)
+    details: CompareDetails | None = Field(description=DETAILS)
     policy: PolicyOut
     models: list[ModelOut]
     timings_ms: dict[str, float] = Field(description=TIMINGS)
@@ -323,6 +329,7 @@ class CompareResponse(BaseModel):
         return cls(
             request_id=stamp.request_id,
             decision=result.outcome,
+            liveness_checked=False,
             reasons=result.reasons,
             sealed=stamp.sealed,
             match=MatchOut.of(result.match) if result.match else None,
@@ -352,15 +359,11 @@ class ModelsResponse(BaseModel):
     models: list[SealedModelOut]
 
 
-class Problem(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "urn:faceseal:problem:image_too_large", "title": "Request Entity Too Large", "status": 413,
-        "detail": "selfie[0]: image is 50000x50000; limits are 12000 px a side and 40000000 pixels",
-        "code": "image_too_large", "request_id": "79847e6753ce4b2ab9cadc89ebb4da13"}]})
+class Health(BaseModel):
+    status: Literal["alive"]
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    request_id: str | None = None
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    lock_version: int
+    sealed: bool = Field(description="signature verified against the trust anchors baked into this build")

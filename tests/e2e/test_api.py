@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import __version__
 from app.api.app import create_app
 from app.api.auth import create_key
+from app.api.errors import Problem
 from app.api.schemas import COMPARE_EXAMPLE, DECISION_EXAMPLE, DETAILED_EXAMPLE, CompareResponse, DecisionResponse
 from app.api.service import Service
 from app.cli import open_models
@@ -245,7 +246,7 @@ def test_auth_rejections_are_problem_json(api: Api, key: str | None, headers: di
                         files=multipart(selfie=image(SELFIE), reference=image(REFERENCE)))
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["code"] == code
+    assert Problem.model_validate(response.json()).code == code
 
 
 def test_the_server_names_every_decision_and_audits_the_clients_id_beside_it(api: Api) -> None:
@@ -286,7 +287,7 @@ def test_x_api_key_header_is_accepted(api: Api) -> None:
 )
 def test_bad_requests_get_precise_problems(api: Api, kwargs: dict, status: int, code: str) -> None:
     response = api.call("POST", "/v1/verify", **kwargs)
-    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert (response.status_code, Problem.model_validate(response.json()).code) == (status, code), response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in response.text and "/work" not in response.text
 
@@ -417,7 +418,9 @@ def test_openapi_documents_examples(api: Api) -> None:
                 (CompareResponse, COMPARE_EXAMPLE)]
     for model, example in examples:  # every key of the answer, and no other
         assert model.model_validate(example).model_dump(mode="json") == example
-    assert schemas["CompareResponse"]["properties"]["decision"]["enum"] == ["match", "no_match", "retake"]
+    assert schemas["CompareResponse"]["properties"]["decision"]["$ref"] == "#/components/schemas/CompareDecision"
+    assert schemas["CompareDecision"]["enum"] == ["match", "no_match", "retake"]
+    assert schemas["Decision"]["enum"] == ["approve", "reject", "retake"]
     assert schemas["CompareResponse"]["properties"]["liveness_checked"]["const"] is False
     assert schemas["Problem"]["examples"][0]["code"] == "image_too_large"
     assert "example" in spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]
