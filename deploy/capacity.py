@@ -114,7 +114,8 @@ def main() -> None:
         capacity = saturated["rps"]
         print(f"saturated (closed loop, c=4): {capacity:.2f} verifies/s, p50 {saturated['p50']:.0f} ms, "
               f"p95 {saturated['p95']:.0f} ms, CPU {cpu:.2f} cores = {1000 * cpu / capacity:.0f} ms CPU per verify, "
-              f"{capacity / cpu:.2f} verifies/s per busy core, RSS {rss_mib(pid):.0f} MiB, non-200 {saturated['other'] or '-'}")
+              f"{capacity / cpu:.2f} verifies/s per busy core, RSS {rss_mib(pid):.0f} MiB, "
+              f"non-200 {saturated['other'] or '-'}")
         own = os.getpid()
         levels: dict[float, list[dict[str, object]]] = {fraction: [] for fraction in args.fractions}
         peak_rss = rss_mib(pid)

@@ -135,7 +135,9 @@ backend replicas
   http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host faceseal
   http-check expect status 200
   # 2 inferences and 2 waiting per replica; beyond that requests queue here, for whichever frees first.
-  default-server check inter 1s fastinter 250ms downinter 1s rise 2 fall 2 maxconn 4 observe layer4 error-limit 1 on-error fastinter
+  # A refused connection from live traffic also triggers fast checks (observe layer4).
+  default-server check inter 1s fastinter 250ms downinter 1s rise 2 fall 2 maxconn 4
+  default-server observe layer4 error-limit 1 on-error fastinter
 {chr(10).join(lines)}
 
 frontend exporter
@@ -355,12 +357,14 @@ class Demo:
             f"3 replicas {i} {r.name} 127.0.0.1 0 0 1 1 0 8 2 0 6 0 0 0 - {r.port} - 0 0 - - 0\n"
             for i, r in enumerate(everyone, 1)))
         config = self.workdir / "haproxy.cfg"
-        config.write_text(haproxy_config(self.frontend, self.exporter, self.workdir, {r.name: r.port for r in everyone}))
+        servers = {r.name: r.port for r in everyone}
+        config.write_text(haproxy_config(self.frontend, self.exporter, self.workdir, servers))
         checked = subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if checked.returncode != 0:
             raise RuntimeError(f"haproxy -c: {checked.stdout}{checked.stderr}")
-        self.processes.append(subprocess.Popen(["haproxy", "-db", "-f", str(config)],
-                                               stdout=(self.workdir / "haproxy.log").open("wb"), stderr=subprocess.STDOUT))
+        log = (self.workdir / "haproxy.log").open("wb")
+        self.processes.append(subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=log,
+                                               stderr=subprocess.STDOUT))
         self._write_prometheus_config(everyone)
         self.processes.append(subprocess.Popen(
             ["prometheus", f"--config.file={self.workdir / 'prometheus.yml'}",
@@ -382,7 +386,8 @@ class Demo:
 
     def _write_prometheus_config(self, everyone: list[Replica]) -> None:
         targets = "\n".join(
-            f"      - targets: ['127.0.0.1:{r.metrics_port}']\n        labels: {{namespace: {NAMESPACE}, pod: {r.name}}}"
+            f"      - targets: ['127.0.0.1:{r.metrics_port}']\n"
+            f"        labels: {{namespace: {NAMESPACE}, pod: {r.name}}}"
             for r in everyone)
         (self.workdir / "prometheus.yml").write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
@@ -502,7 +507,8 @@ class Demo:
         counts.tampered_check_status = row["check_status"]
         counts.tampered_ever_up = "UP" in self.statuses.get(self.tampered.name, {"?"})
         self.log(f"(c) tampered replica: exit code {counts.tampered_exit_code} ({counts.tampered_refusal}), "
-                 f"restarted {counts.tampered_restarts} times, HAProxy states seen {sorted(self.statuses[self.tampered.name])}, "
+                 f"restarted {counts.tampered_restarts} times, "
+                 f"HAProxy states seen {sorted(self.statuses[self.tampered.name])}, "
                  f"{counts.tampered_requests} requests sent to it, last health check {counts.tampered_check_status}")
 
     def _prometheus(self, counts: Counts) -> None:
@@ -515,7 +521,8 @@ class Demo:
             "<<.LabelMatchers>>", f'namespace="{NAMESPACE}",pod=~"{pods}"')
         counts.prometheus_pods = sorted(self.by_pod('count by (pod) (faceseal_build_info{job="faceseal"})'))
         counts.prometheus_verifies = self.by_pod(
-            'sum by (pod) (increase(faceseal_http_requests_total{job="faceseal",route="/v1/verify",status="200"}[10m]))')
+            'sum by (pod) (increase('
+            'faceseal_http_requests_total{job="faceseal",route="/v1/verify",status="200"}[10m]))')
         counts.prometheus_in_progress = self.by_pod(in_progress)
         tampered = self.by_pod(f'max_over_time(up{{pod="{self.tampered.name}"}}[10m])')
         counts.prometheus_tampered_up = tampered.get(self.tampered.name)
@@ -523,8 +530,10 @@ class Demo:
         counts.prometheus_tampered_alert = alerts[0]["metric"]["alertstate"] if alerts else ""
         self.log(f"(d) Prometheus: faceseal_build_info from {counts.prometheus_pods}; verifies answered 200 per pod "
                  f"{ {k: round(v) for k, v in sorted(counts.prometheus_verifies.items())} }; HPA Pods metric "
-                 f"(prometheus-adapter's query) { {k: round(v, 2) for k, v in sorted(counts.prometheus_in_progress.items())} }; "
-                 f"tampered replica max(up) {counts.prometheus_tampered_up}, FacesealDown {counts.prometheus_tampered_alert or 'absent'}")
+                 f"(prometheus-adapter's query) "
+                 f"{ {k: round(v, 2) for k, v in sorted(counts.prometheus_in_progress.items())} }; "
+                 f"tampered replica max(up) {counts.prometheus_tampered_up}, "
+                 f"FacesealDown {counts.prometheus_tampered_alert or 'absent'}")
 
     def _audit(self, counts: Counts) -> None:
         """Retried requests whose first attempt reached a decision: two audit lines, one LB request id."""
@@ -548,7 +557,8 @@ def check(counts: Counts) -> list[str]:
     if counts.kill_failed_otherwise:
         problems.append(f"(a) {counts.kill_failed_otherwise} requests failed other than 503 with Retry-After")
     if counts.kill_503_retry_after > counts.kill_in_flight:
-        problems.append(f"(a) {counts.kill_503_retry_after} answered 503, more than the {counts.kill_in_flight} in flight")
+        problems.append(f"(a) {counts.kill_503_retry_after} answered 503, "
+                        f"more than the {counts.kill_in_flight} in flight")
     if counts.rolling_failed:
         problems.append(f"(b) {counts.rolling_failed} requests failed during the rolling replacement")
     if counts.rolling_exit_codes != [0, 0, 0]:

@@ -62,7 +62,8 @@ def main() -> int:
         if current != wanted:
             sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True),
                                                        str(TARGET), "generated from " + str(SOURCE)))
-            print(f"\n{TARGET.relative_to(REPO)} is stale: run deploy/kubernetes/generate-monitoring.py", file=sys.stderr)
+            print(f"\n{TARGET.relative_to(REPO)} is stale: run deploy/kubernetes/generate-monitoring.py",
+                  file=sys.stderr)
             return 1
         return 0
     TARGET.write_text(wanted)

@@ -5,8 +5,9 @@
 
 REPO@sha256:DIGEST is what docker/release.sh prints ("released ...") and writes to build/release/compose.env.
 A tag (REPO:1.2), a short or upper-case digest, or anything else is refused: the cluster runs exactly the
-bytes that were signed. Rewrites the overlay's `images` entry for the base's placeholder image (newName and digest) in place,
-leaving the rest of the file as it is; `kubectl kustomize OVERLAY` then shows the reference in the pod spec.
+bytes that were signed. Rewrites the overlay's `images` entry for the base's placeholder image (newName and
+digest) in place, leaving the rest of the file as it is; `kubectl kustomize OVERLAY` then shows the reference
+in the pod spec.
 """
 
 import argparse
@@ -17,7 +18,8 @@ from pathlib import Path
 OVERLAY = Path(__file__).resolve().parent / "overlays/production"
 REFERENCE = re.compile(r"^(?P<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+)"
                        r"@(?P<digest>sha256:[0-9a-f]{64})$")
-ENTRY = re.compile(r"(?P<head>^images:\n  - name: registry\.invalid/faceseal\n    newName: )\S+(?P<mid>\n    digest: )\S+$", re.M)
+ENTRY = re.compile(r"(?P<head>^images:\n  - name: registry\.invalid/faceseal\n    newName: )\S+"
+                   r"(?P<mid>\n    digest: )\S+$", re.M)
 
 
 def set_image(overlay: Path, reference: str) -> str:
@@ -30,7 +32,7 @@ def set_image(overlay: Path, reference: str) -> str:
     text = path.read_text()
     updated, count = ENTRY.subn(rf"\g<head>{match['repo']}\g<mid>{match['digest']}", text)
     if count != 1:
-        raise ValueError(f"{path}: no single `images: - name: registry.invalid/faceseal / newName / digest` entry to rewrite")
+        raise ValueError(f"{path}: no single `images` entry for registry.invalid/faceseal (newName, digest) to rewrite")
     path.write_text(updated)
     return f"{match['repo']}@{match['digest']}"
 

@@ -151,7 +151,8 @@ def operability_problems(docs: list[Doc]) -> list[str]:
     if pre_stop < 5:
         problems.append("a preStop sleep of at least 5 s must cover endpoint propagation")
     if pod.get("terminationGracePeriodSeconds", 30) < pre_stop + UVICORN_DRAIN_S:
-        problems.append(f"terminationGracePeriodSeconds must cover preStop ({pre_stop} s) + drain ({UVICORN_DRAIN_S} s)")
+        problems.append(f"terminationGracePeriodSeconds must cover preStop ({pre_stop} s) "
+                        f"+ drain ({UVICORN_DRAIN_S} s)")
     keys = {s["topologyKey"] for s in pod.get("topologySpreadConstraints", [])}
     if keys != {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}:
         problems.append(f"replicas must spread over nodes and zones, not {sorted(keys)}")
@@ -163,7 +164,8 @@ def operability_problems(docs: list[Doc]) -> list[str]:
         problems.append("the CPU request must match FACESEAL_LANES (one inference lane per core)")
     if c.get("args") != ["--host", "0.0.0.0", "--port", str(ports.get("http"))]:
         problems.append("serve must listen on the pod IP at the http port")
-    if settings.get("FACESEAL_METRICS_HOST") != "0.0.0.0" or settings.get("FACESEAL_METRICS_PORT") != str(ports.get("metrics")):
+    metrics = (settings.get("FACESEAL_METRICS_HOST"), settings.get("FACESEAL_METRICS_PORT"))
+    if metrics != ("0.0.0.0", str(ports.get("metrics"))):
         problems.append("the metrics listener must listen on the pod IP at the metrics port")
     mount = next((m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] == "api-keys"), "?")
     if not settings.get("FACESEAL_API_KEYS_FILE", "").startswith(mount + "/"):
