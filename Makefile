@@ -15,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PIP_QUIET ?= --quiet --disable-pip-version-check
 
-.PHONY: run test venv build-env models verify-models dev-key wheelhouse image bench clean
+.PHONY: run test venv build-env models verify-models dev-key wheelhouse image bench scale-demo clean
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ image: models
 	docker/registry.sh start
 	VENV=$(VENV) docker/build-image.sh
 	docker/release.sh
+
+# Three replicas of the signed release behind Debian's HAProxy, Prometheus scraping each, under a steady load:
+# one killed, all replaced one by one, a tampered one never ready (README "Run on Kubernetes"; ~2 minutes).
+scale-demo: image
+	$(VENV)/bin/python -m deploy.scale --image "$$(sed -n 's/^FACESEAL_IMAGE=//p' build/release/compose.env)"
 
 bench: models
 	$(VENV)/bin/python -m bench.floor
