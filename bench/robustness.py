@@ -406,7 +406,7 @@ def attacks() -> list[Attack]:
         Attack("base64 wrong padding", Outcome(400, "invalid_base64"), post_raw(b'{"selfie": "QUJD=", "reference": "AAAA"}', "application/json")),
         Attack("deeply nested JSON (100000 levels)", Outcome(400, "malformed_json"), post_raw(b"[" * 100_000 + b"]" * 100_000, "application/json")),
         Attack("huge JSON (30 MB)", Outcome(413, "body_too_large"), post_raw(b'{"selfie": "' + b"A" * 30_000_000 + b'"}', "application/json")),
-        Attack("many multipart parts (1000)", Outcome(400, "malformed_multipart"), post_files([("selfie", (f"{i}.jpg", b"x", "image/jpeg")) for i in range(1000)])),
+        Attack("many multipart parts (1000)", Outcome(400, "too_many_images"), post_files([("selfie", (f"{i}.jpg", b"x", "image/jpeg")) for i in range(1000)])),
         Attack("slow body (stalls after 12 bytes)", Outcome(408, "body_timeout"), slow_body),
         Attack("non-UTF-8 filename", Outcome(200, "-"), raw_multipart(b"\xff\xfe\x80.jpg")),
         Attack("base64 JSON with a data: URL prefix", Outcome(200, "-"), post_raw(

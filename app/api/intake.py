@@ -204,7 +204,10 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
     try:
         form = await parser.parse()
     except (MultiPartException, HTTPException) as error:
-        raise ApiError(400, ProblemCode.malformed_multipart, getattr(error, "detail", None) or str(error)) from None
+        detail = getattr(error, "detail", None) or str(error)
+        # Starlette stops at `max_files` file parts: too many images, the same answer as in JSON.
+        code = ProblemCode.too_many_images if detail.startswith("Too many files") else ProblemCode.malformed_multipart
+        raise ApiError(400, code, detail) from None
     try:
         unknown = set(form.keys()) - {field.name for field in fields} - {PRESET}
         if unknown:
@@ -215,7 +218,10 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
             if any(not isinstance(part, UploadFile) for part in parts):
                 raise ApiError(400, ProblemCode.malformed_request, f"'{field.name}' must be sent as a file part")
             images[field.name] = _count(field, [await part.read() for part in parts if isinstance(part, UploadFile)])
-        preset = form.get(PRESET)
+        presets = form.getlist(PRESET)
+        if len(presets) > 1:  # as a duplicated JSON key: one request, one reading
+            raise ApiError(400, ProblemCode.malformed_request, "'preset' appears more than once")
+        preset = presets[0] if presets else None
         if preset is not None and not isinstance(preset, str):
             raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a text field")
         return Upload(images, preset)

@@ -278,6 +278,11 @@ def test_x_api_key_header_is_accepted(api: Api) -> None:
         ({"json": {"selfie": "###", "reference": "AAAA"}}, 400, "invalid_base64"),
         ({"json": {"reference": "AAAA"}}, 400, "missing_field"),
         ({"json": {"selfie": [b64(b"x")] * 9, "reference": "AAAA"}}, 400, "too_many_images"),
+        # Multipart alike: more image parts than the route takes, and a repeated preset (one request, one reading).
+        ({"files": [("selfie", ("s.jpg", b"x", "image/jpeg"))] * 9 + [("reference", ("r.jpg", b"x", "image/jpeg"))]},
+         400, "too_many_images"),
+        ({"files": [("selfie", ("s.jpg", b"x", "image/jpeg")), ("reference", ("r.jpg", b"x", "image/jpeg"))],
+          "data": {"preset": ["fmr_1e-2", "fmr_1e-4"]}}, 400, "malformed_request"),
         ({"content": b"plain", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
         ({"json": {"selfie": b64(b"GIF89a...."), "reference": b64(b"GIF89a")}}, 415, "unsupported_format"),
         ({"json": {"selfie": b64(b"\xff\xd8\xff\xe0garbage"), "reference": b64(b"\xff\xd8\xff")}}, 422, "corrupt_image"),
