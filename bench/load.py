@@ -43,6 +43,23 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+async def post_verify(client: httpx.AsyncClient, url: str, pair: tuple[bytes, bytes],
+                      statuses: Counter[int | str], latencies: list[float]) -> int | str:
+    """One verify of `pair`; its status (or transport error) is counted and its latency kept when 200."""
+    selfie, reference = pair
+    files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
+    started = time.perf_counter()
+    try:
+        response = await client.post(url + "/v1/verify", files=files)
+    except httpx.TransportError as error:
+        statuses[type(error).__name__] += 1
+        return type(error).__name__
+    statuses[response.status_code] += 1
+    if response.status_code == 200:
+        latencies.append((time.perf_counter() - started) * 1000)
+    return response.status_code
+
+
 async def drive(url: str, images: list[tuple[bytes, bytes]], concurrency: int, deadline: float,
                 statuses: Counter[int | str], latencies: list[float]) -> None:
     """`concurrency` clients posting /v1/verify back to back until `deadline` (monotonic)."""
@@ -51,19 +68,9 @@ async def drive(url: str, images: list[tuple[bytes, bytes]], concurrency: int, d
         async with httpx.AsyncClient(timeout=60) as client:
             n = index
             while time.monotonic() < deadline:
-                selfie, reference = images[n % len(images)]
+                status = await post_verify(client, url, images[n % len(images)], statuses, latencies)
                 n += concurrency
-                files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
-                started = time.perf_counter()
-                try:
-                    response = await client.post(url + "/v1/verify", files=files)
-                except httpx.TransportError as error:
-                    statuses[type(error).__name__] += 1
-                    continue
-                statuses[response.status_code] += 1
-                if response.status_code == 200:
-                    latencies.append((time.perf_counter() - started) * 1000)
-                elif response.status_code in (429, 503):
+                if status in (429, 503):
                     await asyncio.sleep(0.2)  # a polite client backs off instead of spinning on the CPU we measure
 
     await asyncio.gather(*(client_loop(i) for i in range(concurrency)))

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.load import CLOCK_TICKS, cpu_seconds, pairs, rss_mib, run_level
+from bench.load import CLOCK_TICKS, cpu_seconds, pairs, post_verify, rss_mib, run_level
 from tests.e2e.server import running
 
 REQUESTED_CPUS = 2  # deploy/kubernetes/base/deployment.yaml: requests.cpu == limits.cpu == FACESEAL_LANES
@@ -54,17 +54,7 @@ async def open_loop(url: str, metrics_url: str, images: list[tuple[bytes, bytes]
     stop = asyncio.Event()
 
     async def one(client: httpx.AsyncClient, n: int) -> None:
-        selfie, reference = images[n % len(images)]
-        files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
-        started = time.perf_counter()
-        try:
-            response = await client.post(url + "/v1/verify", files=files)
-        except httpx.TransportError as error:
-            statuses[type(error).__name__] += 1
-            return
-        statuses[response.status_code] += 1
-        if response.status_code == 200:
-            latencies.append((time.perf_counter() - started) * 1000)
+        await post_verify(client, url, images[n % len(images)], statuses, latencies)
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
