@@ -18,6 +18,7 @@ import numpy as np
 
 from app.eval.datasets import LivenessSample
 from app.eval.metrics import threshold_at_fmr
+from app.inference.liveness import fused_real_probability
 
 L2_PENALTY = 1.0  # ridge on the weights (not the bias), in units of the source-balanced sample weight
 
@@ -38,8 +39,7 @@ class Fusion:
 
     def scores(self, log_odds: np.ndarray, models: Sequence[str]) -> np.ndarray:
         """Fused P(real) for rows of per-model log-odds in `models` order (as the service computes it)."""
-        z = self.bias + sum(self.weights[name] * log_odds[:, i] for i, name in enumerate(models))
-        return 1.0 / (1.0 + np.exp(-z))
+        return fused_real_probability(self.weights, self.bias, {m: log_odds[:, i] for i, m in enumerate(models)})
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from app.eval.fusion import LivenessFit, ScoredSample, leave_one_source_out
 from app.eval.metrics import roc_auc
 from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline
+from app.inference.policy import three_way_verdict
 
 
 def score_samples(pipeline: Pipeline, samples: list[LivenessSample]) -> list[ScoredSample]:
@@ -88,8 +89,7 @@ def held_out_judge(fits: dict[str, LivenessFit | None], models: Sequence[str]) -
         if fit is None:
             return "no_fit", None
         score = float(fit.fusion.scores(np.array([[sample.log_odds[m] for m in models]]), models)[0])
-        verdict = "live" if score >= fit.live_from else "spoof" if score < fit.spoof_below else "uncertain"
-        return verdict, score
+        return three_way_verdict(score, fit.live_from, fit.spoof_below), score
 
     return judge
 

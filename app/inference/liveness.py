@@ -9,6 +9,7 @@ over the models' log-odds, chosen and fitted with leave-one-source-out validatio
 """
 
 import math
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
@@ -104,6 +105,13 @@ class LivenessModel:
         return (both[: len(crops)] + both[len(crops) :]) / 2
 
 
+def fused_real_probability(weights: Mapping[str, float], bias: float, log_odds: Mapping[str, np.ndarray]) -> np.ndarray:
+    """sigmoid(bias + sum of weight x log-odds), summed in the weights' order: the service and calibration
+    share this one formula, so their scores agree to the last bit."""
+    z = bias + sum(weight * log_odds[name] for name, weight in weights.items())
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 class LivenessEnsemble:
     """The fusion of independent models; each model scores on its own, so they can run in parallel."""
 
@@ -118,5 +126,4 @@ class LivenessEnsemble:
 
     def fuse(self, per_model: dict[str, np.ndarray]) -> np.ndarray:
         """Fused P(real) per frame from each model's log-odds (`score`)."""
-        log_odds = self.point.bias + sum(weight * per_model[name] for name, weight in self.point.weights.items())
-        return 1.0 / (1.0 + np.exp(-log_odds))
+        return fused_real_probability(self.point.weights, self.point.bias, per_model)

@@ -125,11 +125,16 @@ class Policy(BaseModel):
         return max(preset.threshold, self.match.presets[self.default_preset].threshold)
 
     def liveness_verdict(self, real_probability: Probability) -> Verdict:
-        if real_probability >= self.liveness.live_from:
-            return "live"
-        if real_probability < self.liveness.spoof_below:
-            return "spoof"
-        return "uncertain"
+        return three_way_verdict(real_probability, self.liveness.live_from, self.liveness.spoof_below)
+
+
+def three_way_verdict(real_probability: Probability, live_from: float, spoof_below: float) -> Verdict:
+    """`live` at or above `live_from`, `spoof` below `spoof_below`, `uncertain` in between."""
+    if real_probability >= live_from:
+        return "live"
+    if real_probability < spoof_below:
+        return "spoof"
+    return "uncertain"
 
 
 @dataclass(frozen=True)
