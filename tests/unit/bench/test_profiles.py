@@ -1,5 +1,5 @@
-"""Upload profiles shrink like a mobile SDK (cap, aspect, no upscaling, upright, JPEG) and leave `full` as stored.
-No timings are asserted."""
+"""Upload profiles shrink like a mobile SDK (cap, aspect, no upscaling, upright, JPEG) and leave `full` as stored;
+bench.peer's pure pieces. No timings are asserted."""
 
 import argparse
 import io
@@ -9,6 +9,8 @@ import pytest
 from PIL import Image
 
 from bench.load import profile_ms
+from bench.peer import ratio
+from bench.peer_worker import largest
 from bench.profiles import JPEG_QUALITY, PROFILES, all_profiles, apply, capped_size, chosen_profiles, mean_upload_kib
 
 
@@ -103,3 +105,9 @@ def test_load_takes_pipeline_cpu_per_profile() -> None:
     for bad in ("91.5", "small=91.5"):
         with pytest.raises(argparse.ArgumentTypeError):
             profile_ms(bad)
+
+
+def test_peer_compares_the_largest_face_and_reports_the_ratio_of_means() -> None:
+    small, big = (10, 30, 30, 10), (40, 200, 200, 40)  # (top, right, bottom, left)
+    assert largest([small, big]) == [big] and largest([]) == []
+    assert ratio([300.0, 500.0], [100.0, 100.0]) == pytest.approx(4.0)
