@@ -3,13 +3,14 @@ bench.peer's pure pieces. No timings are asserted."""
 
 import argparse
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from bench.load import profile_ms
-from bench.peer import ratio
+from bench.peer import REPO, ensure_venv, ratio
 from bench.peer_worker import largest
 from bench.profiles import JPEG_QUALITY, PROFILES, all_profiles, apply, capped_size, chosen_profiles, mean_upload_kib
 
@@ -111,3 +112,12 @@ def test_peer_compares_the_largest_face_and_reports_the_ratio_of_means() -> None
     small, big = (10, 30, 30, 10), (40, 200, 200, 40)  # (top, right, bottom, left)
     assert largest([small, big]) == [big] and largest([]) == []
     assert ratio([300.0, 500.0], [100.0, 100.0]) == pytest.approx(4.0)
+
+
+def test_peer_venv_is_never_built_in_the_repo_nor_over_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="outside the repository"):
+        ensure_venv(REPO / ".peer-venv")
+    (tmp_path / "notes.txt").write_text("someone's files")
+    with pytest.raises(SystemExit, match="not a peer venv"):
+        ensure_venv(tmp_path)
+    assert (tmp_path / "notes.txt").exists()
