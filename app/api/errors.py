@@ -1,6 +1,5 @@
 """RFC 9457 problem details with a stable `code`; never a stack trace or a path."""
 
-import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -12,7 +11,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.inference.errors import InputError, ProblemCode
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_logger = logging.getLogger("faceseal.api")
 
 
 class Problem(BaseModel):
@@ -45,14 +43,22 @@ class ApiError(Exception):
         self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
 
 
-def problem(request: Request, status: int, code: ProblemCode, detail: str,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    body = Problem.of(status, code, detail, getattr(request.state, "request_id", None))
+def problem_response(status: int, code: ProblemCode, detail: str, request_id: str | None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem.of(status, code, detail, request_id)
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
                         headers=headers)
 
 
+def problem(request: Request, status: int, code: ProblemCode, detail: str,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    return problem_response(status, code, detail, getattr(request.state, "request_id", None), headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The errors the service raises on purpose. Anything else is the error boundary's (app.api.middleware): a
+    handler for `Exception` would run outside the middleware, so its 500 would be unnamed and uncounted."""
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
         return problem(request, error.status, error.code, error.detail, error.headers)
@@ -71,11 +77,3 @@ def install_error_handlers(app: FastAPI) -> None:
                                                                                      ProblemCode.http_error)
         return problem(request, error.status_code, code, HTTPStatus(error.status_code).phrase,
                        getattr(error, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        _logger.error(
-            "unhandled error", exc_info=error,
-            extra={"fields": {"request_id": getattr(request.state, "request_id", None), "path": request.url.path}},
-        )
-        return problem(request, 500, ProblemCode.internal_error, "the request could not be processed")

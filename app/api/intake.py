@@ -11,9 +11,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -24,7 +22,6 @@ from app.api.errors import ApiError
 from app.inference.errors import ProblemCode
 
 DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,")
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 WHITESPACE = re.compile(rb"[ \t\n\r]*")
 STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: runs in C over a 20 MB base64 string
 PRESET = "preset"
@@ -199,7 +196,7 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
     parser = MultiPartParser(request.headers, request.stream(), max_files=sum(f.max_count for f in fields),
                              max_fields=8, max_part_size=max_part_bytes)
     # Starlette spools file parts over 1 MB to a temporary file; face images must never touch a disk.
-    # The body is already capped (BodyGuard), so keeping every part in memory is bounded.
+    # The body is already capped (app.api.middleware.body_guard), so keeping every part in memory is bounded.
     parser.spool_max_size = sys.maxsize
     try:
         form = await parser.parse()
@@ -236,34 +233,3 @@ async def read_upload(request: Request, fields: list[Field], max_image_bytes: in
     if media_type == "multipart/form-data":
         return await _from_multipart(request, fields, max_image_bytes)
     raise ApiError(415, ProblemCode.unsupported_media_type, "send multipart/form-data or application/json")
-
-
-class BodyGuard:
-    """ASGI middleware: cap the body size and the wait between body chunks (slow-body attacks)."""
-
-    def __init__(self, app: Any, max_bytes: int, read_timeout_s: float) -> None:
-        self.app, self.max_bytes, self.read_timeout_s = app, max_bytes, read_timeout_s
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        too_large = ApiError(413, ProblemCode.body_too_large, f"body exceeds {self.max_bytes} bytes")
-        declared_too_large = declared.isdigit() and int(declared) > self.max_bytes
-        received = 0
-
-        async def guarded_receive() -> MutableMapping[str, Any]:
-            nonlocal received
-            if declared_too_large:
-                raise too_large
-            try:
-                message = await asyncio.wait_for(receive(), timeout=self.read_timeout_s)
-            except TimeoutError:
-                raise ApiError(408, ProblemCode.body_timeout, "request body arrived too slowly") from None
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise too_large
-            return message
-
-        await self.app(scope, guarded_receive, send)
