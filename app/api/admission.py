@@ -34,7 +34,7 @@ class Admission:
     def _refuse_if_draining(self) -> None:
         if self._draining:
             REJECTIONS.labels("draining").inc()
-            raise ApiError(503, ProblemCode.shutting_down, "the service is shutting down", {"Retry-After": "1"})
+            raise ApiError(ProblemCode.shutting_down, "the service is shutting down", 503, {"Retry-After": "1"})
 
     @contextmanager
     def place(self) -> Iterator[None]:
@@ -42,7 +42,7 @@ class Admission:
         self._refuse_if_draining()
         if self._taken >= self._places:
             REJECTIONS.labels("queue_full").inc()
-            raise ApiError(429, ProblemCode.overloaded, "too many requests in flight; retry shortly",
+            raise ApiError(ProblemCode.overloaded, "too many requests in flight; retry shortly", 429,
                            {"Retry-After": "1"})
         self._taken += 1
         try:
@@ -62,7 +62,7 @@ class Admission:
         except TimeoutError:
             REJECTIONS.labels("queue_timeout").inc()
             raise ApiError(
-                503, ProblemCode.queue_timeout, "no inference slot became free in time",
+                ProblemCode.queue_timeout, "no inference slot became free in time", 503,
                 {"Retry-After": str(math.ceil(self._timeout_s))},
             ) from None
         finally:

@@ -48,11 +48,11 @@ def json_limit(fields: list[Field], max_image_bytes: int) -> int:
 
 
 def malformed() -> ApiError:
-    return ApiError(400, ProblemCode.malformed_json, "body is not valid JSON")
+    return ApiError(ProblemCode.malformed_json, "body is not valid JSON", 400)
 
 
 def unknown_field(name: str) -> ApiError:
-    return ApiError(400, ProblemCode.unknown_field, f"unknown field {name[:40]!r}")
+    return ApiError(ProblemCode.unknown_field, f"unknown field {name[:40]!r}", 400)
 
 
 class _Shape:
@@ -67,7 +67,7 @@ class _Shape:
 
     def check(self) -> None:
         if not self._take(b"{"):
-            raise ApiError(400, ProblemCode.malformed_json, "body must be a JSON object")
+            raise ApiError(ProblemCode.malformed_json, "body must be a JSON object", 400)
         seen: set[str] = set()
         closed = self._take(b"}")
         while not closed:
@@ -92,7 +92,7 @@ class _Shape:
         if name != PRESET and name not in self.counts:
             raise unknown_field(name)
         if name in seen:
-            raise ApiError(400, ProblemCode.malformed_json, f"field {name!r} appears twice")
+            raise ApiError(ProblemCode.malformed_json, f"field {name!r} appears twice", 400)
         seen.add(name)
         self._expect(b":")
         return name
@@ -101,8 +101,9 @@ class _Shape:
         if self._take(b"null") or self._string() is not None:
             return
         if name == PRESET:
-            raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a string")
-        not_images = ApiError(400, ProblemCode.malformed_request, f"'{name}' must be a base64 string or a list of them")
+            raise ApiError(ProblemCode.malformed_request, "'preset' must be a string", 400)
+        not_images = ApiError(ProblemCode.malformed_request, f"'{name}' must be a base64 string or a list of them",
+                              400)
         if not self._take(b"["):
             raise not_images
         if self._take(b"]"):
@@ -113,7 +114,7 @@ class _Shape:
             if self._take(b"]"):
                 return
             self._expect(b",")
-        raise ApiError(400, ProblemCode.too_many_images, f"'{name}' takes at most {self.counts[name]} image(s)")
+        raise ApiError(ProblemCode.too_many_images, f"'{name}' takes at most {self.counts[name]} image(s)", 400)
 
     def _skip_whitespace(self) -> int:
         self.position = WHITESPACE.match(self.body, self.position).end()  # type: ignore[union-attr]  # `*` always matches
@@ -145,14 +146,14 @@ def _decode_base64(name: str, text: str) -> bytes:
             raise ValueError("length is not a multiple of 4")
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, ProblemCode.invalid_base64, f"'{name}' is not valid base64") from None
+        raise ApiError(ProblemCode.invalid_base64, f"'{name}' is not valid base64", 400) from None
 
 
 def _count(field: Field, values: list[bytes]) -> list[bytes]:
     if not field.min_count <= len(values) <= field.max_count:
         expected = field.min_count if field.min_count == field.max_count else f"{field.min_count}..{field.max_count}"
         code = ProblemCode.too_many_images if values else ProblemCode.missing_field
-        raise ApiError(400, code, f"'{field.name}' takes {expected} image(s), got {len(values)}")
+        raise ApiError(code, f"'{field.name}' takes {expected} image(s), got {len(values)}", 400)
     return values
 
 
@@ -174,7 +175,7 @@ def parse_json(body: bytes, fields: list[Field]) -> Upload:
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed `limit`; not kept on the request, so it is
     freed once parsed rather than with the request."""
-    too_large = ApiError(413, ProblemCode.body_too_large, f"JSON body exceeds {limit} bytes")
+    too_large = ApiError(ProblemCode.body_too_large, f"JSON body exceeds {limit} bytes", 413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -204,7 +205,7 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
         detail = getattr(error, "detail", None) or str(error)
         # Starlette stops at `max_files` file parts: too many images, the same answer as in JSON.
         code = ProblemCode.too_many_images if detail.startswith("Too many files") else ProblemCode.malformed_multipart
-        raise ApiError(400, code, detail) from None
+        raise ApiError(code, detail, 400) from None
     try:
         unknown = set(form.keys()) - {field.name for field in fields} - {PRESET}
         if unknown:
@@ -213,14 +214,14 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
         for field in fields:
             parts = form.getlist(field.name)
             if any(not isinstance(part, UploadFile) for part in parts):
-                raise ApiError(400, ProblemCode.malformed_request, f"'{field.name}' must be sent as a file part")
+                raise ApiError(ProblemCode.malformed_request, f"'{field.name}' must be sent as a file part", 400)
             images[field.name] = _count(field, [await part.read() for part in parts if isinstance(part, UploadFile)])
         presets = form.getlist(PRESET)
         if len(presets) > 1:  # as a duplicated JSON key: one request, one reading
-            raise ApiError(400, ProblemCode.malformed_request, "'preset' appears more than once")
+            raise ApiError(ProblemCode.malformed_request, "'preset' appears more than once", 400)
         preset = presets[0] if presets else None
         if preset is not None and not isinstance(preset, str):
-            raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a text field")
+            raise ApiError(ProblemCode.malformed_request, "'preset' must be a text field", 400)
         return Upload(images, preset)
     finally:
         await form.close()
@@ -232,4 +233,4 @@ async def read_upload(request: Request, fields: list[Field], max_image_bytes: in
         return await _from_json(request, fields, max_image_bytes)
     if media_type == "multipart/form-data":
         return await _from_multipart(request, fields, max_image_bytes)
-    raise ApiError(415, ProblemCode.unsupported_media_type, "send multipart/form-data or application/json")
+    raise ApiError(ProblemCode.unsupported_media_type, "send multipart/form-data or application/json", 415)

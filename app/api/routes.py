@@ -59,23 +59,23 @@ def authenticate(request: Request, service: Service) -> Client:
     throttled_for = service.auth_throttle.retry_after(peer)
     if throttled_for > 0:
         AUTH_THROTTLED.inc()
-        raise ApiError(429, ProblemCode.auth_throttled, "too many wrong API keys from this address",
+        raise ApiError(ProblemCode.auth_throttled, "too many wrong API keys from this address", 429,
                        {"Retry-After": str(math.ceil(throttled_for))})
     header = request.headers.get("authorization", "")
     presented = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
     if not presented:
         AUTH_FAILURES.labels("missing").inc()
-        raise ApiError(401, ProblemCode.unauthenticated,
-                       "send an API key as 'Authorization: Bearer …' or 'X-API-Key'", {"WWW-Authenticate": "Bearer"})
+        raise ApiError(ProblemCode.unauthenticated, "send an API key as 'Authorization: Bearer …' or 'X-API-Key'",
+                       401, {"WWW-Authenticate": "Bearer"})
     client = service.keyring.client_for(presented)
     if client is None:
         AUTH_FAILURES.labels("invalid").inc()
         if service.auth_throttle.failed(peer):
             _logger.warning("wrong API keys: address throttled", extra={"fields": {"peer": peer}})
-        raise ApiError(403, ProblemCode.forbidden, "API key not recognised")
+        raise ApiError(ProblemCode.forbidden, "API key not recognised", 403)
     wait = service.rate_limiter.retry_after(client.id)
     if wait > 0:
-        raise ApiError(429, ProblemCode.rate_limited, "per-key rate limit reached",
+        raise ApiError(ProblemCode.rate_limited, "per-key rate limit reached", 429,
                        {"Retry-After": str(max(1, round(wait)))})
     return client
 
@@ -88,8 +88,8 @@ async def _infer(
     client = authenticate(request, service)
     CLIENT_REQUESTS.labels(client.id, route).inc()
     if not service.integrity_ok:
-        raise ApiError(503, ProblemCode.integrity_failed,
-                       "model integrity re-verification failed; service is sealed shut", {"Retry-After": "60"})
+        raise ApiError(ProblemCode.integrity_failed, "model integrity re-verification failed; service is sealed shut",
+                       503, {"Retry-After": "60"})
     with service.admission.place():  # before the body is read: overload costs no upload
         started = time.perf_counter()
         upload = await read_upload(request, fields, service.settings.max_image_bytes)
@@ -197,5 +197,5 @@ async def readyz(request: Request) -> Readiness:
     """Models verified, loaded and warmed (a Service exists only then), and still matching on disk."""
     service = service_of(request)
     if not service.integrity_ok:
-        raise ApiError(503, ProblemCode.not_ready, "models are not verified", {"Retry-After": "5"})
+        raise ApiError(ProblemCode.not_ready, "models are not verified", 503, {"Retry-After": "5"})
     return Readiness(status="ready", lock_version=service.sealed.lock.lock_version, sealed=service.is_sealed)

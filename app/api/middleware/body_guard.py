@@ -18,7 +18,7 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        too_large = ApiError(413, ProblemCode.body_too_large, f"body exceeds {self.max_bytes} bytes")
+        too_large = ApiError(ProblemCode.body_too_large, f"body exceeds {self.max_bytes} bytes", 413)
         declared_too_large = declared.isdigit() and int(declared) > self.max_bytes
         received = 0
 
@@ -29,7 +29,7 @@ class BodyGuard:
             try:
                 message = await asyncio.wait_for(receive(), timeout=self.read_timeout_s)
             except TimeoutError:
-                raise ApiError(408, ProblemCode.body_timeout, "request body arrived too slowly") from None
+                raise ApiError(ProblemCode.body_timeout, "request body arrived too slowly", 408) from None
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 raise too_large

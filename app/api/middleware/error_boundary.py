@@ -34,6 +34,6 @@ class ErrorBoundary:
                           extra={"fields": {"request_id": request_id, "path": scope["path"]}})
             if answered:  # too late for a problem: the server closes the connection
                 raise
-            answer = problem_response(500, ProblemCode.internal_error, "the request could not be processed",
+            answer = problem_response(ProblemCode.internal_error, "the request could not be processed", 500,
                                       request_id)
             await answer(scope, receive, send)
