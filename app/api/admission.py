@@ -9,13 +9,16 @@ requests stays bounded under any load.
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TypeVar
 
 from app.api.errors import ApiError
 from app.api.memory import release_free_heap
 from app.inference.errors import ProblemCode
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
+
+Result = TypeVar("Result")
 
 
 class Admission:
@@ -74,3 +77,8 @@ class Admission:
         finally:
             IN_FLIGHT.dec()
             self._slots.release()
+
+    async def run(self, work: Callable[[], Result]) -> Result:
+        """`work` off the event loop, once an inference slot is free."""
+        async with self.slot():
+            return await asyncio.to_thread(work)

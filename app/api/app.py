@@ -11,7 +11,7 @@ from app.api import middleware
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.openapi import DESCRIPTION, SERVERS, TAGS, install_openapi
-from app.api.routes import router
+from app.api.routes import operations, verification
 from app.api.service import Service
 
 
@@ -39,7 +39,8 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    app.include_router(router)
+    app.include_router(verification.router)
+    app.include_router(operations.router)
     policy = service.pipeline.policy
     install_openapi(app, service.settings.max_frames, sorted(policy.match.presets), policy.default_preset)
     if service.settings.docs:
