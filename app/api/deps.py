@@ -22,6 +22,7 @@ from app.api.intake import Upload, read_upload
 from app.api.openapi import ImageBody
 from app.api.service import Service
 from app.inference.errors import ProblemCode
+from app.telemetry.audit import RequestContext
 from app.telemetry.labels import route_label
 from app.telemetry.metrics import AUTH_FAILURES, AUTH_THROTTLED, CLIENT_REQUESTS, IMAGE_BYTES
 
@@ -78,6 +79,10 @@ class Inference:
     request_id: str
     client_request_id: str | None
     started: float
+
+    @property
+    def audit_context(self) -> RequestContext:
+        return RequestContext(self.request_id, self.client_request_id, self.client.id, self.route, self.client.details)
 
 
 async def admit(request: Request, service: ServiceDep, client: Caller) -> AsyncIterator[Inference]:

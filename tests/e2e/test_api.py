@@ -4,6 +4,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +200,7 @@ def test_the_audit_line_records_every_detail_for_a_default_key(api: Api) -> None
     assert response.json()["details"] is None
     audit = last_audit(api)
     assert audit["request_id"] == response.json()["request_id"] and audit["details_returned"] is False
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", audit["ts"])  # ISO 8601 UTC, as every log line
     assert audit["liveness"]["frame_verdicts"] == response.json()["liveness"]["frame_verdicts"]
     assert audit["frames"] == response.json()["frames"]
     details = audit["details"]

@@ -13,15 +13,13 @@ from app.api.intake import Upload
 from app.api.openapi import COMPARE, LIVENESS, VERIFY, responses
 from app.api.schemas import CompareResponse, DecisionResponse, Stamp
 from app.inference.pipeline import CompareResult, Pipeline, VerifyResult
-from app.integrity.digests import sha256_bytes
+from app.telemetry.audit import decision_record
 from app.telemetry.decisions import observe_decision
 
 INFERENCE_ERRORS = (400, 401, 403, 408, 413, 415, 422, 429, 500, 503)
 router = APIRouter(tags=["verification"])
 Result = TypeVar("Result", VerifyResult, CompareResult)
 Answer = TypeVar("Answer", DecisionResponse, CompareResponse)
-# What the audit line keeps of an answer: all findings and every detail, whoever asked.
-AUDITED = {"decision", "reasons", "liveness_checked", "match", "liveness", "frames", "faces", "details"}
 VerifyImages = Annotated[Upload, Depends(images(VERIFY))]
 LivenessImages = Annotated[Upload, Depends(images(LIVENESS))]
 CompareImages = Annotated[Upload, Depends(images(COMPARE))]
@@ -33,20 +31,8 @@ async def _decide(inference: Inference, upload: Upload, work: Callable[[Pipeline
     result = await service.admission.run(lambda: work(service.pipeline))
     full = respond(result, Stamp.of(inference.request_id, service.sealed, service.pipeline.policy, service.is_sealed))
     observe_decision(inference.route, result)
-    service.audit.record({
-        "request_id": inference.request_id,
-        "client_request_id": inference.client_request_id,
-        "client_id": inference.client.id,
-        "route": inference.route,
-        **full.model_dump(include=AUDITED),
-        "details_returned": inference.client.details,
-        "policy": full.policy.model_dump(),
-        "models": {m.name: m.sha256 for m in full.models},
-        "lock_sha256": service.sealed.lock_sha256,
-        "sealed": service.is_sealed,
-        "inputs_sha256": {name: [sha256_bytes(d) for d in data] for name, data in upload.images.items()},
-        "latency_ms": round((time.perf_counter() - inference.started) * 1000, 2),
-    })
+    service.audit.record(decision_record(inference.audit_context, full.model_dump(), service.sealed.lock_sha256,
+                                         upload.images, time.perf_counter() - inference.started))
     return full if inference.client.details else full.model_copy(update={"details": None})
 
 
