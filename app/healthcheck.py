@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.listen import add_listen_arguments
 
+
 def probe_host(host: str) -> str:
     """Where to reach `host` from inside: a server bound to every address is probed on loopback."""
     try:

@@ -9,13 +9,16 @@ requests stays bounded under any load.
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TypeVar
 
 from app.api.errors import ApiError
 from app.api.memory import release_free_heap
 from app.inference.errors import ProblemCode
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
+
+Result = TypeVar("Result")
 
 
 class Admission:
@@ -34,7 +37,7 @@ class Admission:
     def _refuse_if_draining(self) -> None:
         if self._draining:
             REJECTIONS.labels("draining").inc()
-            raise ApiError(503, ProblemCode.shutting_down, "the service is shutting down", {"Retry-After": "1"})
+            raise ApiError(ProblemCode.shutting_down, "the service is shutting down", 503, {"Retry-After": "1"})
 
     @contextmanager
     def place(self) -> Iterator[None]:
@@ -42,7 +45,7 @@ class Admission:
         self._refuse_if_draining()
         if self._taken >= self._places:
             REJECTIONS.labels("queue_full").inc()
-            raise ApiError(429, ProblemCode.overloaded, "too many requests in flight; retry shortly",
+            raise ApiError(ProblemCode.overloaded, "too many requests in flight; retry shortly", 429,
                            {"Retry-After": "1"})
         self._taken += 1
         try:
@@ -62,7 +65,7 @@ class Admission:
         except TimeoutError:
             REJECTIONS.labels("queue_timeout").inc()
             raise ApiError(
-                503, ProblemCode.queue_timeout, "no inference slot became free in time",
+                ProblemCode.queue_timeout, "no inference slot became free in time", 503,
                 {"Retry-After": str(math.ceil(self._timeout_s))},
             ) from None
         finally:
@@ -74,3 +77,8 @@ class Admission:
         finally:
             IN_FLIGHT.dec()
             self._slots.release()
+
+    async def run(self, work: Callable[[], Result]) -> Result:
+        """`work` off the event loop, once an inference slot is free."""
+        async with self.slot():
+            return await asyncio.to_thread(work)

@@ -74,7 +74,7 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
-        self._answer_and_close(400, ProblemCode.malformed_http, "the request is not well-formed HTTP/1.1")
+        self._answer_and_close(ProblemCode.malformed_http, "the request is not well-formed HTTP/1.1", 400)
 
     def _await_head(self) -> None:
         self._head_received()
@@ -87,13 +87,13 @@ class GuardedH11Protocol(H11Protocol):
 
     def _head_timed_out(self) -> None:
         self.head_deadline = None
-        self._answer_and_close(408, ProblemCode.head_timeout,
-                               f"no complete request head within {self.head_timeout_s:g} s")
+        self._answer_and_close(ProblemCode.head_timeout, f"no complete request head within {self.head_timeout_s:g} s",
+                               408)
 
-    def _answer_and_close(self, status: int, code: ProblemCode, detail: str) -> None:
+    def _answer_and_close(self, code: ProblemCode, detail: str, status: int) -> None:
         """A problem+json answer where HTTP still allows one (none after a response has begun), then close."""
         if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            body = Problem.of(status, code, detail, None).model_dump_json().encode()
+            body = Problem.of(code, detail, status, None).model_dump_json().encode()
             headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
                        (b"connection", b"close")]
             response = h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase)

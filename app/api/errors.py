@@ -1,6 +1,5 @@
 """RFC 9457 problem details with a stable `code`; never a stack trace or a path."""
 
-import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -12,16 +11,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.inference.errors import InputError, ProblemCode
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_logger = logging.getLogger("faceseal.api")
 
 
 class Problem(BaseModel):
     """An error answer: branch on `code` (stable); `detail` is for people and may change."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "urn:faceseal:problem:image_too_large", "title": "Request Entity Too Large", "status": 413,
+        "type": f"urn:faceseal:problem:{ProblemCode.image_too_large}", "title": "Request Entity Too Large", "status": 413,
         "detail": "selfie[0]: image is 50000x50000; limits are 12000 px a side and 40000000 pixels",
-        "code": "image_too_large", "request_id": "79847e6753ce4b2ab9cadc89ebb4da13"}]})
+        "code": ProblemCode.image_too_large, "request_id": "79847e6753ce4b2ab9cadc89ebb4da13"}]})
 
     type: str = Field(description="`urn:faceseal:problem:` and the code")
     title: str = Field(description="the HTTP status phrase")
@@ -32,50 +30,51 @@ class Problem(BaseModel):
                                                "connection was answered before a request was read")
 
     @classmethod
-    def of(cls, status: int, code: ProblemCode, detail: str, request_id: str | None) -> "Problem":
+    def of(cls, code: ProblemCode, detail: str, status: int, request_id: str | None) -> "Problem":
         return cls(type=f"urn:faceseal:problem:{code}", title=HTTPStatus(status).phrase, status=status,
                    detail=detail, code=code, request_id=request_id)
 
 
 class ApiError(Exception):
-    """An error answered as problem+json, with optional extra headers (Retry-After, WWW-Authenticate)."""
+    """An error answered as problem+json, with optional extra headers (Retry-After, WWW-Authenticate). Its
+    arguments come in InputError's order: code, detail, status."""
 
-    def __init__(self, status: int, code: ProblemCode, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, code: ProblemCode, detail: str, status: int, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
+        self.code, self.detail, self.status, self.headers = code, detail, status, headers or {}
 
 
-def problem(request: Request, status: int, code: ProblemCode, detail: str,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    body = Problem.of(status, code, detail, getattr(request.state, "request_id", None))
+def problem_response(code: ProblemCode, detail: str, status: int, request_id: str | None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem.of(code, detail, status, request_id)
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
                         headers=headers)
 
 
+def problem(request: Request, code: ProblemCode, detail: str, status: int,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    return problem_response(code, detail, status, getattr(request.state, "request_id", None), headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The errors the service raises on purpose. Anything else is the error boundary's (app.api.middleware): a
+    handler for `Exception` would run outside the middleware, so its 500 would be unnamed and uncounted."""
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return problem(request, error.status, error.code, error.detail, error.headers)
+        return problem(request, error.code, error.detail, error.status, error.headers)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, error: InputError) -> JSONResponse:
-        return problem(request, error.status, error.code, error.detail)
+        return problem(request, error.code, error.detail, error.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        return problem(request, 400, ProblemCode.malformed_request, f"{len(error.errors())} invalid field(s)")
+        return problem(request, ProblemCode.malformed_request, f"{len(error.errors())} invalid field(s)", 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: ProblemCode.not_found, 405: ProblemCode.method_not_allowed}.get(error.status_code,
                                                                                      ProblemCode.http_error)
-        return problem(request, error.status_code, code, HTTPStatus(error.status_code).phrase,
+        return problem(request, code, HTTPStatus(error.status_code).phrase, error.status_code,
                        getattr(error, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        _logger.error(
-            "unhandled error", exc_info=error,
-            extra={"fields": {"request_id": getattr(request.state, "request_id", None), "path": request.url.path}},
-        )
-        return problem(request, 500, ProblemCode.internal_error, "the request could not be processed")

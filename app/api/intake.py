@@ -11,9 +11,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -24,7 +22,6 @@ from app.api.errors import ApiError
 from app.inference.errors import ProblemCode
 
 DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,")
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 WHITESPACE = re.compile(rb"[ \t\n\r]*")
 STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: runs in C over a 20 MB base64 string
 PRESET = "preset"
@@ -51,11 +48,11 @@ def json_limit(fields: list[Field], max_image_bytes: int) -> int:
 
 
 def malformed() -> ApiError:
-    return ApiError(400, ProblemCode.malformed_json, "body is not valid JSON")
+    return ApiError(ProblemCode.malformed_json, "body is not valid JSON", 400)
 
 
 def unknown_field(name: str) -> ApiError:
-    return ApiError(400, ProblemCode.unknown_field, f"unknown field {name[:40]!r}")
+    return ApiError(ProblemCode.unknown_field, f"unknown field {name[:40]!r}", 400)
 
 
 class _Shape:
@@ -70,7 +67,7 @@ class _Shape:
 
     def check(self) -> None:
         if not self._take(b"{"):
-            raise ApiError(400, ProblemCode.malformed_json, "body must be a JSON object")
+            raise ApiError(ProblemCode.malformed_json, "body must be a JSON object", 400)
         seen: set[str] = set()
         closed = self._take(b"}")
         while not closed:
@@ -95,7 +92,7 @@ class _Shape:
         if name != PRESET and name not in self.counts:
             raise unknown_field(name)
         if name in seen:
-            raise ApiError(400, ProblemCode.malformed_json, f"field {name!r} appears twice")
+            raise ApiError(ProblemCode.malformed_json, f"field {name!r} appears twice", 400)
         seen.add(name)
         self._expect(b":")
         return name
@@ -104,8 +101,9 @@ class _Shape:
         if self._take(b"null") or self._string() is not None:
             return
         if name == PRESET:
-            raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a string")
-        not_images = ApiError(400, ProblemCode.malformed_request, f"'{name}' must be a base64 string or a list of them")
+            raise ApiError(ProblemCode.malformed_request, "'preset' must be a string", 400)
+        not_images = ApiError(ProblemCode.malformed_request, f"'{name}' must be a base64 string or a list of them",
+                              400)
         if not self._take(b"["):
             raise not_images
         if self._take(b"]"):
@@ -116,7 +114,7 @@ class _Shape:
             if self._take(b"]"):
                 return
             self._expect(b",")
-        raise ApiError(400, ProblemCode.too_many_images, f"'{name}' takes at most {self.counts[name]} image(s)")
+        raise ApiError(ProblemCode.too_many_images, f"'{name}' takes at most {self.counts[name]} image(s)", 400)
 
     def _skip_whitespace(self) -> int:
         self.position = WHITESPACE.match(self.body, self.position).end()  # type: ignore[union-attr]  # `*` always matches
@@ -148,14 +146,14 @@ def _decode_base64(name: str, text: str) -> bytes:
             raise ValueError("length is not a multiple of 4")
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, ProblemCode.invalid_base64, f"'{name}' is not valid base64") from None
+        raise ApiError(ProblemCode.invalid_base64, f"'{name}' is not valid base64", 400) from None
 
 
 def _count(field: Field, values: list[bytes]) -> list[bytes]:
     if not field.min_count <= len(values) <= field.max_count:
         expected = field.min_count if field.min_count == field.max_count else f"{field.min_count}..{field.max_count}"
         code = ProblemCode.too_many_images if values else ProblemCode.missing_field
-        raise ApiError(400, code, f"'{field.name}' takes {expected} image(s), got {len(values)}")
+        raise ApiError(code, f"'{field.name}' takes {expected} image(s), got {len(values)}", 400)
     return values
 
 
@@ -177,7 +175,7 @@ def parse_json(body: bytes, fields: list[Field]) -> Upload:
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed `limit`; not kept on the request, so it is
     freed once parsed rather than with the request."""
-    too_large = ApiError(413, ProblemCode.body_too_large, f"JSON body exceeds {limit} bytes")
+    too_large = ApiError(ProblemCode.body_too_large, f"JSON body exceeds {limit} bytes", 413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -199,7 +197,7 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
     parser = MultiPartParser(request.headers, request.stream(), max_files=sum(f.max_count for f in fields),
                              max_fields=8, max_part_size=max_part_bytes)
     # Starlette spools file parts over 1 MB to a temporary file; face images must never touch a disk.
-    # The body is already capped (BodyGuard), so keeping every part in memory is bounded.
+    # The body is already capped (app.api.middleware.body_guard), so keeping every part in memory is bounded.
     parser.spool_max_size = sys.maxsize
     try:
         form = await parser.parse()
@@ -207,7 +205,7 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
         detail = getattr(error, "detail", None) or str(error)
         # Starlette stops at `max_files` file parts: too many images, the same answer as in JSON.
         code = ProblemCode.too_many_images if detail.startswith("Too many files") else ProblemCode.malformed_multipart
-        raise ApiError(400, code, detail) from None
+        raise ApiError(code, detail, 400) from None
     try:
         unknown = set(form.keys()) - {field.name for field in fields} - {PRESET}
         if unknown:
@@ -216,14 +214,14 @@ async def _from_multipart(request: Request, fields: list[Field], max_part_bytes:
         for field in fields:
             parts = form.getlist(field.name)
             if any(not isinstance(part, UploadFile) for part in parts):
-                raise ApiError(400, ProblemCode.malformed_request, f"'{field.name}' must be sent as a file part")
+                raise ApiError(ProblemCode.malformed_request, f"'{field.name}' must be sent as a file part", 400)
             images[field.name] = _count(field, [await part.read() for part in parts if isinstance(part, UploadFile)])
         presets = form.getlist(PRESET)
         if len(presets) > 1:  # as a duplicated JSON key: one request, one reading
-            raise ApiError(400, ProblemCode.malformed_request, "'preset' appears more than once")
+            raise ApiError(ProblemCode.malformed_request, "'preset' appears more than once", 400)
         preset = presets[0] if presets else None
         if preset is not None and not isinstance(preset, str):
-            raise ApiError(400, ProblemCode.malformed_request, "'preset' must be a text field")
+            raise ApiError(ProblemCode.malformed_request, "'preset' must be a text field", 400)
         return Upload(images, preset)
     finally:
         await form.close()
@@ -235,35 +233,4 @@ async def read_upload(request: Request, fields: list[Field], max_image_bytes: in
         return await _from_json(request, fields, max_image_bytes)
     if media_type == "multipart/form-data":
         return await _from_multipart(request, fields, max_image_bytes)
-    raise ApiError(415, ProblemCode.unsupported_media_type, "send multipart/form-data or application/json")
-
-
-class BodyGuard:
-    """ASGI middleware: cap the body size and the wait between body chunks (slow-body attacks)."""
-
-    def __init__(self, app: Any, max_bytes: int, read_timeout_s: float) -> None:
-        self.app, self.max_bytes, self.read_timeout_s = app, max_bytes, read_timeout_s
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        too_large = ApiError(413, ProblemCode.body_too_large, f"body exceeds {self.max_bytes} bytes")
-        declared_too_large = declared.isdigit() and int(declared) > self.max_bytes
-        received = 0
-
-        async def guarded_receive() -> MutableMapping[str, Any]:
-            nonlocal received
-            if declared_too_large:
-                raise too_large
-            try:
-                message = await asyncio.wait_for(receive(), timeout=self.read_timeout_s)
-            except TimeoutError:
-                raise ApiError(408, ProblemCode.body_timeout, "request body arrived too slowly") from None
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise too_large
-            return message
-
-        await self.app(scope, guarded_receive, send)
+    raise ApiError(ProblemCode.unsupported_media_type, "send multipart/form-data or application/json", 415)

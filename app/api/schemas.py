@@ -22,8 +22,10 @@ from app.inference.pipeline import (
     Timings,
     VerifyResult,
 )
-from app.inference.policy import Outcome, Verdict
+from app.inference.policy import Outcome, Policy, Verdict
 from app.inference.quality import QualityReport
+from app.integrity.gate import SealedSet
+from app.integrity.lockfile import ModelEntry
 
 # Named in the document, so a generated client has one type for each rather than one per field that uses it.
 Decision = TypeAliasType("Decision", Outcome)
@@ -163,12 +165,20 @@ class PolicyOut(BaseModel):
     version: str
     digest: str
 
+    @classmethod
+    def of(cls, policy: Policy) -> "PolicyOut":
+        return cls(version=policy.version, digest=policy.digest)
+
 
 class ModelOut(BaseModel):
     name: str
     version: str
     role: str
     sha256: str
+
+    @classmethod
+    def of(cls, model: ModelEntry) -> "ModelOut":
+        return cls(name=model.name, version=model.version, role=model.role, sha256=model.sha256)
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,10 @@ class Stamp:
     policy: PolicyOut
     models: list[ModelOut]
     sealed: bool
+
+    @classmethod
+    def of(cls, request_id: str, sealed: SealedSet, policy: Policy, is_sealed: bool) -> "Stamp":
+        return cls(request_id, PolicyOut.of(policy), [ModelOut.of(m) for m in sealed.lock.models], is_sealed)
 
 
 POLICY_EXAMPLE = {"version": "2026.11.4", "digest": "4d19d81cf6edb037e2c705ba3b6b82fd523e1e13215d51bf538bf6a2e34d098a"}
@@ -348,6 +362,12 @@ class SealedModelOut(ModelOut):
     transform: str
 
 
+    @classmethod
+    def of(cls, model: ModelEntry) -> "SealedModelOut":
+        return cls(name=model.name, version=model.version, role=model.role, sha256=model.sha256, file=model.file,
+                   size=model.size, licence=model.licence, transform=model.transform)
+
+
 class ModelsResponse(BaseModel):
     lock_version: int
     lock_sha256: str
@@ -357,6 +377,19 @@ class ModelsResponse(BaseModel):
     integrity_ok: bool
     policy: PolicyOut
     models: list[SealedModelOut]
+
+    @classmethod
+    def of(cls, sealed: SealedSet, policy: Policy, is_sealed: bool, integrity_ok: bool) -> "ModelsResponse":
+        return cls(
+            lock_version=sealed.lock.lock_version,
+            lock_sha256=sealed.lock_sha256,
+            signature_verified=sealed.signature_verified,
+            sealed=is_sealed,
+            known_answer_ok=True,  # a service exists only after every known-answer test passed
+            integrity_ok=integrity_ok,
+            policy=PolicyOut.of(policy),
+            models=[SealedModelOut.of(model) for model in sealed.lock.models],
+        )
 
 
 class Health(BaseModel):

@@ -1,4 +1,5 @@
-"""Everything a running faceseal holds: settings, the sealed model set, pipeline and guards."""
+"""Everything a running faceseal holds: settings, the sealed model set, pipeline and guards (domain objects only:
+what an answer looks like is the API layer's, app/api/schemas.py)."""
 
 import asyncio
 import logging
@@ -7,7 +8,6 @@ from dataclasses import dataclass
 
 from app.api.admission import Admission
 from app.api.auth import KeyRing, RateLimiter, load_keys
-from app.api.schemas import ModelOut, PolicyOut
 from app.api.throttle import FailedAuthThrottle
 from app.config import Settings
 from app.inference.pipeline import Pipeline
@@ -28,8 +28,6 @@ class Service:
     rate_limiter: RateLimiter
     auth_throttle: FailedAuthThrottle
     audit: AuditLog
-    models_out: list[ModelOut]
-    policy_out: PolicyOut
     startup_timings_s: dict[str, float]  # the gate's phases plus warm-up
     is_sealed: bool  # signature verified against the baked trust anchors: false in development mode
     integrity_ok: bool = True
@@ -55,8 +53,6 @@ class Service:
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
             auth_throttle=FailedAuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_s),
             audit=AuditLog(settings.audit_log_file),
-            models_out=[ModelOut(name=m.name, version=m.version, role=m.role, sha256=m.sha256) for m in sealed.lock.models],
-            policy_out=PolicyOut(version=pipeline.policy.version, digest=pipeline.policy.digest),
             startup_timings_s={**sealed.timings_s, "warm_up": warm_up_s},
             is_sealed=is_sealed,
         )

@@ -55,7 +55,7 @@ class ProblemCode(StrEnum):
 class InputError(ValueError):
     """Raised for a request the service understood but cannot use; maps to a 4xx answer."""
 
-    def __init__(self, code: str, detail: str, status: int = 422) -> None:
+    def __init__(self, code: ProblemCode, detail: str, status: int = 422) -> None:
         super().__init__(detail)
         self.code = ProblemCode(code)  # a code outside the list fails here, not in a client's enum
         self.detail = detail

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.inference.errors import InputError
+from app.inference.errors import InputError, ProblemCode
 
 Image.MAX_IMAGE_PIXELS = None  # the limits below are ours and are checked before decoding
 
@@ -54,7 +54,7 @@ def sniff_format(data: bytes) -> str:
             if name == "WEBP" and data[8:12] != b"WEBP":
                 continue
             return name
-    raise InputError("unsupported_format", "image must be JPEG, PNG or WebP", status=415)
+    raise InputError(ProblemCode.unsupported_format, "image must be JPEG, PNG or WebP", status=415)
 
 
 def read_header(data: bytes, expected_format: str) -> tuple[int, int, bool]:
@@ -64,13 +64,14 @@ def read_header(data: bytes, expected_format: str) -> tuple[int, int, bool]:
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as header:
                 if header.format != expected_format:
-                    raise InputError("corrupt_image", f"header says {header.format}, content says {expected_format}")
+                    raise InputError(ProblemCode.corrupt_image,
+                                     f"header says {header.format}, content says {expected_format}")
                 has_alpha = header.mode in ALPHA_MODES or "transparency" in header.info
                 return header.width, header.height, has_alpha
     except PILLOW_ERRORS as error:
         if isinstance(error, InputError):
             raise
-        raise InputError("corrupt_image", "image header could not be read") from None
+        raise InputError(ProblemCode.corrupt_image, "image header could not be read") from None
 
 
 def _reduction_flag(width: int, height: int, work_side: int) -> int:
@@ -95,16 +96,16 @@ def check_image(data: bytes, limits: ImageLimits) -> CheckedImage:
     """Refuse from the header alone what must never be decoded: empty, too many bytes, an unknown
     format, too many pixels. Costs a header parse, so it runs before any image is decoded."""
     if not data:
-        raise InputError("empty_image", "image is empty")
+        raise InputError(ProblemCode.empty_image, "image is empty")
     if len(data) > limits.max_bytes:
-        raise InputError("image_too_large", f"image exceeds {limits.max_bytes} bytes", status=413)
+        raise InputError(ProblemCode.image_too_large, f"image exceeds {limits.max_bytes} bytes", status=413)
     image_format = sniff_format(data)
     width, height, has_alpha = read_header(data, image_format)
     if width < 1 or height < 1:
-        raise InputError("corrupt_image", "image has no pixels")
+        raise InputError(ProblemCode.corrupt_image, "image has no pixels")
     if max(width, height) > limits.max_side or width * height > limits.max_pixels:
         raise InputError(
-            "image_too_large",
+            ProblemCode.image_too_large,
             f"image is {width}x{height}; limits are {limits.max_side} px a side and {limits.max_pixels} pixels",
             status=413,
         )
@@ -115,7 +116,7 @@ def _decode_opaque(image: CheckedImage, work_side: int) -> np.ndarray:
     flag = _reduction_flag(image.width, image.height, work_side) if image.format == "JPEG" else cv2.IMREAD_COLOR_RGB
     rgb = cv2.imdecode(np.frombuffer(image.data, dtype=np.uint8), flag)
     if rgb is None or rgb.size == 0:
-        raise InputError("corrupt_image", "image data could not be decoded")
+        raise InputError(ProblemCode.corrupt_image, "image data could not be decoded")
     return rgb
 
 
@@ -133,9 +134,9 @@ def _decode_on_white(data: bytes) -> np.ndarray:
                 ImageOps.exif_transpose(opened, in_place=True)
                 rgba = opened.convert("RGBA")
     except PILLOW_ERRORS:
-        raise InputError("corrupt_image", "image data could not be decoded") from None
+        raise InputError(ProblemCode.corrupt_image, "image data could not be decoded") from None
     if rgba.getextrema()[3][1] == 0:
-        raise InputError("blank_image", "image is fully transparent: no visible content")
+        raise InputError(ProblemCode.blank_image, "image is fully transparent: no visible content")
     shown = Image.new("RGB", rgba.size, (255, 255, 255))
     shown.paste(rgba, mask=rgba)
     del rgba  # freed before the array copy: a 36 MP image then peaks at 480 MiB, not 620
@@ -146,7 +147,7 @@ def _refuse_flat(rgb: np.ndarray) -> None:
     """One flat colour (a covered lens, a blank upload) has no face to verify; a sparse grid keeps this cheap."""
     _, std = cv2.meanStdDev(rgb[::BLANK_GRID, ::BLANK_GRID])
     if float(std.max()) < BLANK_MAX_STD:
-        raise InputError("blank_image", "image is a single flat colour: no visible content")
+        raise InputError(ProblemCode.blank_image, "image is a single flat colour: no visible content")
 
 
 def decode_checked(image: CheckedImage, work_side: int) -> np.ndarray:

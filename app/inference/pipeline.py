@@ -28,7 +28,7 @@ from app.config import Settings
 from app.inference.alignment import align
 from app.inference.detector import FaceDetector
 from app.inference.embedder import FaceEmbedder, cosine
-from app.inference.errors import InputError
+from app.inference.errors import InputError, ProblemCode
 from app.inference.faces import Face
 from app.inference.imaging import CheckedImage, check_image, decode_checked
 from app.inference.liveness import LivenessEnsemble, LivenessModel
@@ -202,7 +202,8 @@ class Pipeline:
                 checked.append((label, check_image(data, self._limits)))
         pixels, budget = sum(image.width * image.height for _, image in checked), self._settings.max_request_pixels
         if pixels > budget:
-            raise InputError("too_many_pixels", f"the images hold {pixels} pixels together; the limit is {budget}", 413)
+            raise InputError(ProblemCode.too_many_pixels,
+                             f"the images hold {pixels} pixels together; the limit is {budget}", 413)
         return checked
 
     def decode(self, image: Labelled, timings: Timings) -> np.ndarray:
@@ -315,7 +316,8 @@ class Pipeline:
         try:
             return self.policy.preset(preset_name)
         except KeyError:
-            raise InputError("unknown_preset", f"preset must be one of {sorted(self.policy.match.presets)}", 400) from None
+            raise InputError(ProblemCode.unknown_preset, f"preset must be one of {sorted(self.policy.match.presets)}",
+                             400) from None
 
     def bind_frames(self, selfie: Side, preset: Preset) -> BindingResult:
         """Pairwise similarity of the frames that have a face, at least as strict as the match itself."""

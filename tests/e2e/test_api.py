@@ -4,6 +4,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,13 +14,14 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from prometheus_client import generate_latest
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import __version__
 from app.api.app import create_app
 from app.api.auth import create_key
 from app.api.errors import Problem
+from app.api.middleware.security_headers import SECURITY_HEADERS
 from app.api.schemas import COMPARE_EXAMPLE, DECISION_EXAMPLE, DETAILED_EXAMPLE, CompareResponse, DecisionResponse
 from app.api.service import Service
 from app.cli import open_models
@@ -28,6 +30,7 @@ from app.inference.embedder import FaceEmbedder
 from app.integrity.gate import SealedSet
 from app.integrity.signing import key_id
 from app.integrity.trust import DEFAULT_TRUST_FILE, load_trust
+from app.telemetry.logs import JsonFormatter
 from tests.conftest import MODELS, data_file
 from tests.sealed_copy import SealedCopy
 
@@ -197,6 +200,7 @@ def test_the_audit_line_records_every_detail_for_a_default_key(api: Api) -> None
     assert response.json()["details"] is None
     audit = last_audit(api)
     assert audit["request_id"] == response.json()["request_id"] and audit["details_returned"] is False
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", audit["ts"])  # ISO 8601 UTC, as every log line
     assert audit["liveness"]["frame_verdicts"] == response.json()["liveness"]["frame_verdicts"]
     assert audit["frames"] == response.json()["frames"]
     details = audit["details"]
@@ -396,7 +400,11 @@ def test_no_image_bytes_crops_or_embeddings_in_logs_or_responses(
     assert "embedding" not in response.text.lower()
 
 
-def test_an_exception_inside_inference_is_a_500_for_that_request_only(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_exception_is_a_named_headed_counted_500_for_that_request_only(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error boundary answers inside the middleware: the 500 carries X-Request-ID and the security headers,
+    counts in faceseal_http_requests_total (FacesealHighErrorRate sees it) and is logged, its text kept in."""
     calls = {"n": 0}
     real = FaceEmbedder.embed
 
@@ -407,9 +415,19 @@ def test_an_exception_inside_inference_is_a_500_for_that_request_only(api: Api, 
         return real(self, crops)
 
     monkeypatch.setattr(FaceEmbedder, "embed", fail_once)
+    labels = {"route": "/v1/compare", "method": "POST", "status": "500"}
+    counted = REGISTRY.get_sample_value("faceseal_http_requests_total", labels) or 0.0
     failed = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
-    assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
+    assert failed.status_code == 500 and failed.headers["content-type"] == "application/problem+json"
+    problem = Problem.model_validate(failed.json())
+    assert (problem.code, problem.detail) == ("internal_error", "the request could not be processed")
     assert "simulated" not in failed.text
+    assert failed.headers["x-request-id"] == problem.request_id
+    assert {name: failed.headers[name] for name in SECURITY_HEADERS} == SECURITY_HEADERS
+    assert REGISTRY.get_sample_value("faceseal_http_requests_total", labels) == counted + 1
+    (logged,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert vars(logged)["fields"]["request_id"] == problem.request_id
+    assert "simulated" not in JsonFormatter().format(logged)  # the type is logged, never the text
     ok = api.call("POST", "/v1/compare", files=multipart(image1=image(SELFIE), image2=image(REFERENCE)))
     assert ok.status_code == 200 and ok.json()["decision"] == "match"
 
