@@ -6,7 +6,9 @@ A full affine fit (6-DoF) shears faces and measured far worse (ROC-AUC 0.95 vs 1
 import cv2
 import numpy as np
 
-# FaceNet 160x160 template: eyes, nose, mouth corners (measured best in notes/model-facts.md).
+# FaceNet 160x160 template: eyes, nose, mouth corners. Measured with this checkpoint on the dev pairs:
+# ROC-AUC 1.000 on deepface pairs and pairs-pivot, 0.998 on lfw10; the ArcFace 112 template scaled by
+# 160/112 and zoomed 0.9 about its centre came close, and BGR input cost accuracy.
 FACENET_TEMPLATE = np.array(
     [[48.0, 67.7], [112.0, 67.7], [80.0, 93.7], [52.6, 112.4], [107.4, 112.4]], dtype=np.float32
 )
