@@ -22,6 +22,7 @@ def create_app(service: Service) -> FastAPI:
         yield
         service.admission.drain()
         task.cancel()
+        service.pipeline.close()
 
     app = FastAPI(
         title="faceseal",

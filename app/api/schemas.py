@@ -12,18 +12,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from app.inference.pipeline import (
+from app.inference.lanes import Timings
+from app.inference.policy import Outcome, Policy, Verdict
+from app.inference.quality import QualityReport
+from app.inference.results import (
     BindingResult,
     CompareOutcome,
     CompareResult,
     FaceAnalysis,
     LivenessResult,
     MatchResult,
-    Timings,
     VerifyResult,
 )
-from app.inference.policy import Outcome, Policy, Verdict
-from app.inference.quality import QualityReport
 from app.integrity.gate import SealedSet
 from app.integrity.lockfile import ModelEntry
 

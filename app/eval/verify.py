@@ -10,7 +10,7 @@ import numpy as np
 from app.eval.datasets import PairSet, verify_sets
 from app.eval.metrics import accuracy, eer, rates, roc_auc, tar_at_fmr
 from app.inference.errors import InputError
-from app.inference.pipeline import Pipeline, Timings
+from app.inference.pipeline import Pipeline
 
 _logger = logging.getLogger("faceseal.eval")
 
@@ -28,10 +28,8 @@ def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | N
     """One embedding per image (largest face), None where no face is found or the image is unusable."""
 
     def embedding(path: Path) -> np.ndarray | None:
-        timings = Timings()
         try:
-            (image,) = pipeline.check_all([(path.name, path.read_bytes())])
-            return pipeline.examine_reference(image, timings).embeddings[0]
+            return pipeline.embed_face(path.read_bytes(), path.name)
         except InputError:
             return None
 

@@ -1,6 +1,6 @@
 """Decision metrics: outcomes, reasons, liveness verdicts, faces per image and stage latency of one result."""
 
-from app.inference.pipeline import CompareResult, VerifyResult
+from app.inference.results import CompareResult, VerifyResult
 from app.telemetry.metrics import DECISION_REASONS, DECISIONS, FACES_PER_IMAGE, LIVENESS_VERDICTS, STAGE_LATENCY
 
 

@@ -456,3 +456,17 @@ def test_uploaded_images_never_touch_a_disk(api: Api, monkeypatch: pytest.Monkey
     monkeypatch.setattr(tempfile, "tempdir", "/nonexistent-faceseal-tmp")
     response = api.call("POST", "/v1/verify", files=multipart(selfie=selfie, reference=image(REFERENCE)))
     assert response.status_code == 200, response.text
+
+
+def test_shutting_the_service_down_closes_its_pipeline(settings: Settings, sealed: SealedSet) -> None:
+    """The lifespan's shutdown shuts the pipeline's lanes down, so no lane thread outlives the app."""
+    service = Service.start(settings, sealed)
+    app = create_app(service)
+
+    async def serve_and_stop() -> None:
+        async with app.router.lifespan_context(app):
+            assert service.pipeline.lanes.submit(lambda: 1).result() == 1
+
+    asyncio.run(serve_and_stop())
+    with pytest.raises(RuntimeError, match="shutdown"):
+        service.pipeline.lanes.submit(lambda: 1)

@@ -146,7 +146,7 @@ def test_any_geometry_gives_an_answer_or_a_clear_4xx(pipeline: Pipeline, geometr
 def test_a_request_over_the_pixel_budget_is_refused_before_any_decoding(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """Six frames of 36 MP each pass the per-image limits; together they are 216 MP, over the 80 MP budget."""
     started: list[object] = []
-    monkeypatch.setattr(pipeline._lanes, "submit", lambda *task: started.append(task))
+    monkeypatch.setattr(pipeline.lanes, "submit", lambda *task: started.append(task))
     header_only = png_bomb(6000)
     with pytest.raises(InputError) as caught:
         pipeline.verify([header_only] * 5, header_only)
@@ -162,24 +162,25 @@ def test_an_image_without_a_face_costs_a_bounded_number_of_detector_passes(
 ) -> None:
     """Small images get the padded retries for tight crops, larger ones the large pass instead, slivers neither."""
     sizes: list[int] = []
-    detect = pipeline._detector.detect
-    monkeypatch.setattr(pipeline._detector, "detect", lambda rgb, long_side: sizes.append(long_side) or detect(rgb, long_side))
+    detect = pipeline.finder.detector.detect
+    monkeypatch.setattr(pipeline.finder.detector, "detect", lambda rgb, long_side: sizes.append(long_side) or detect(rgb, long_side))
     ramp = np.add.outer((np.arange(height) % 97).astype(np.uint8), (np.arange(width) % 89).astype(np.uint8))
-    assert pipeline.find_faces(np.dstack([ramp] * 3)) == [] and sizes == passes
+    assert pipeline.finder.find(np.dstack([ramp] * 3)) == [] and sizes == passes
 
 
 def test_a_refused_frame_cancels_the_lane_tasks_its_request_queued(
-    sealed: SealedSet, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    sealed: SealedSet, settings: Settings, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """The first of five frames is blank: the others and the reference are not decoded for an answer already
     given (at most one more may have started in the lane meanwhile)."""
     one_lane = Pipeline(sealed, settings.model_copy(update={"lanes": 1}))
+    request.addfinalizer(one_lane.close)
     decoded: list[str] = []
-    decode = one_lane.decode
-    monkeypatch.setattr(one_lane, "decode", lambda image, timings: decoded.append(image[0]) or decode(image, timings))
+    decode = one_lane.sides.images.decode
+    monkeypatch.setattr(one_lane.sides.images, "decode", lambda image, timings: decoded.append(image[0]) or decode(image, timings))
     face = data_file(SELFIE)
     with pytest.raises(InputError) as caught:
         one_lane.verify([flat_png(64), face, face, face, face], face)
     assert caught.value.code == "blank_image"
-    one_lane._lanes.submit(lambda: None).result()  # every task queued before this one has run or was cancelled
+    one_lane.lanes.submit(lambda: None).result()  # every task queued before this one has run or was cancelled
     assert decoded[0] == "selfie[0]" and len(decoded) <= 2, decoded

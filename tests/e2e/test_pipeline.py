@@ -11,7 +11,8 @@ from PIL import Image
 
 from app.config import Settings
 from app.inference.errors import InputError
-from app.inference.pipeline import Pipeline, VerifyResult
+from app.inference.pipeline import Pipeline
+from app.inference.results import VerifyResult
 from app.integrity.gate import SealedSet
 from tests.conftest import DATA, LIVENESS, data_file
 
@@ -169,18 +170,21 @@ def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pip
     card = np.full((1150, 1800, 3), 235, np.uint8)
     card[100:200, 1500:1600] = cv2.resize(portrait, (100, 100), interpolation=cv2.INTER_AREA)
     rgb = cv2.cvtColor(card, cv2.COLOR_BGR2RGB)
-    assert pipeline._detector.detect(rgb, 480) == []  # too small for the normal pass
-    faces = pipeline.find_faces(rgb)
+    assert pipeline.finder.detector.detect(rgb, 480) == []  # too small for the normal pass
+    faces = pipeline.finder.find(rgb)
     assert len(faces) == 1 and 1500 <= faces[0].box[0] < faces[0].box[2] <= 1600
     card_bytes = cv2.imencode(".png", card)[1].tobytes()
     result = pipeline.compare(data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0002.jpg"), card_bytes)
     assert result.second.faces_found == 1 and result.match is not None
 
 
-def test_lanes_and_concurrent_requests_change_speed_not_results(pipeline: Pipeline, sealed: SealedSet, settings: Settings) -> None:
+def test_lanes_and_concurrent_requests_change_speed_not_results(
+    pipeline: Pipeline, sealed: SealedSet, settings: Settings, request: pytest.FixtureRequest
+) -> None:
     """Shared sessions used from several lanes at once give exactly the scores of one lane, in sequence."""
     one_lane = Pipeline(sealed, settings.model_copy(update={"lanes": 1}))
     cases = GENUINE[:3] + IMPOSTOR[:3]
+    request.addfinalizer(one_lane.close)
 
     def scores(result: VerifyResult) -> tuple[float | None, float | None, list[str]]:
         return (result.match.score if result.match else None, result.liveness.score if result.liveness else None,
@@ -196,9 +200,17 @@ def test_lanes_and_concurrent_requests_change_speed_not_results(pipeline: Pipeli
 def test_an_image_refused_by_its_header_costs_no_lane_work(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """Headers are checked before any decoding or inference starts, whichever image is at fault."""
     started: list[object] = []
-    monkeypatch.setattr(pipeline._lanes, "submit", lambda *task: started.append(task))
+    monkeypatch.setattr(pipeline.lanes, "submit", lambda *task: started.append(task))
     gif = b"GIF89a" + b"\x00" * 64
     with pytest.raises(InputError) as caught:
         pipeline.verify([image("img1.jpg"), image("img3.jpg")], gif)
     assert (caught.value.code, caught.value.status) == ("unsupported_format", 415)
     assert caught.value.detail.startswith("reference:") and started == []
+
+
+def test_a_closed_pipeline_takes_no_more_work(sealed: SealedSet, settings: Settings) -> None:
+    """`close` shuts the lanes down (the service calls it on shutdown): no lane thread outlives it."""
+    closed = Pipeline(sealed, settings)
+    closed.close()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        closed.verify([image("img1.jpg")], image("img2.jpg"))

@@ -12,7 +12,8 @@ from app.api.deps import Admitted, Inference, images
 from app.api.intake import Upload
 from app.api.openapi import COMPARE, LIVENESS, VERIFY, responses
 from app.api.schemas import CompareResponse, DecisionResponse, Stamp
-from app.inference.pipeline import CompareResult, Pipeline, VerifyResult
+from app.inference.pipeline import Pipeline
+from app.inference.results import CompareResult, VerifyResult
 from app.telemetry.audit import decision_record
 from app.telemetry.decisions import observe_decision
 

@@ -1,0 +1,62 @@
+"""The lanes: a small pool of threads, shared by all requests, that runs every model's work.
+
+One lane per core, with single-threaded sessions: the reference is decoded and examined in one lane
+task while the selfie is decoded and its faces found in another, and then the selfie's embedding and
+each liveness model are lane tasks of their own, so the lane that finished the reference takes a share
+of the selfie's work. That beats splitting every operator over the cores (measured in bench/), and
+under load the lanes are never oversubscribed. Only request threads wait on lane tasks; a lane never
+waits on another.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class Timings:
+    """Milliseconds per stage, summed over the images (and lanes) that ran it."""
+
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            with self._lock:
+                self.stages_ms[name] = self.stages_ms.get(name, 0.0) + elapsed_ms
+
+
+class Lanes:
+    def __init__(self, count: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="faceseal-lane")
+
+    def submit(self, task: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        return self._pool.submit(task, *args, **kwargs)
+
+    def close(self) -> None:
+        """Cancel queued tasks and wait for running ones, so no lane thread outlives the service."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def cancelled_on_error(tasks: list[Future[Any]]) -> Iterator[None]:
+    """A request that fails (an undecodable or blank image) leaves none of its queued lane tasks behind:
+    they would decode and detect for an answer already sent, while its slot admits the next request."""
+    try:
+        yield
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
