@@ -150,13 +150,14 @@ def _pipeline(draft_policy: Path | None = None) -> "Pipeline":
     score with the draft's capture rules before the draft can be sealed."""
     import dataclasses
 
+    from app.inference.options import pipeline_options
     from app.inference.pipeline import Pipeline  # heavy: only for the commands that run models
 
     settings = Settings()
     sealed = open_models(settings)
     if draft_policy is not None:
         sealed = dataclasses.replace(sealed, policy_bytes=draft_policy.read_bytes())
-    return Pipeline(sealed, settings)
+    return Pipeline(sealed, pipeline_options(settings, sealed))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

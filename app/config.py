@@ -6,7 +6,6 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.inference.imaging import ImageLimits
 from app.integrity.trust import DEFAULT_TRUST_FILE, load_trust
 
 
@@ -89,6 +88,3 @@ class Settings(BaseSettings):
         if not require_signature and not info.data.get("development"):
             raise _development_only()
         return require_signature
-
-    def image_limits(self) -> ImageLimits:
-        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.max_image_side, self.decode_work_side)

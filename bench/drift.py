@@ -59,6 +59,7 @@ def score_everything(data: Path, policy: Path | None) -> dict[str, float | None]
     from app.eval.datasets import liveness_samples, verify_sets
     from app.eval.liveness import score_samples
     from app.eval.verify import embed_all
+    from app.inference.options import pipeline_options
     from app.inference.pipeline import Pipeline
     from app.integrity.gate import open_sealed_set
     from app.integrity.trust import load_trust
@@ -69,7 +70,7 @@ def score_everything(data: Path, policy: Path | None) -> dict[str, float | None]
     sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, settings.ort_threads)
     if policy:
         sealed = dataclasses.replace(sealed, policy_bytes=policy.read_bytes())
-    pipeline = Pipeline(sealed, settings)
+    pipeline = Pipeline(sealed, pipeline_options(settings, sealed))
     scores: dict[str, float | None] = {}
     for root in sorted(data.glob("liveness-dev*")):
         for scored in score_samples(pipeline, liveness_samples(root)):

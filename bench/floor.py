@@ -25,6 +25,7 @@ import numpy as np
 
 from app.config import Settings
 from app.inference.detector import ALIGN
+from app.inference.options import pipeline_options
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import LoadedModel, open_sealed_set
 from app.integrity.trust import load_trust
@@ -94,7 +95,8 @@ def one_core_pipeline() -> Pipeline:
     warmed up: each stage's wall time is then its CPU time."""
     cv2.setNumThreads(1)
     settings = Settings(lanes=1, ort_threads=1)
-    pipeline = Pipeline(open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, 1), settings)
+    sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, 1)
+    pipeline = Pipeline(sealed, pipeline_options(settings, sealed))
     pipeline.warm_up()
     return pipeline
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
+from app.inference.options import pipeline_options
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
@@ -39,5 +40,5 @@ def sealed(settings: Settings) -> SealedSet:
 
 @pytest.fixture(scope="session")
 def pipeline(sealed: SealedSet, settings: Settings) -> Pipeline:
-    return Pipeline(sealed, settings)
+    return Pipeline(sealed, pipeline_options(settings, sealed))
 

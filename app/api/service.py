@@ -10,6 +10,7 @@ from app.api.admission import Admission
 from app.api.auth import KeyRing, RateLimiter, load_keys
 from app.api.throttle import FailedAuthThrottle
 from app.config import Settings
+from app.inference.options import pipeline_options
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import IntegrityError, SealedSet, reverify_files
 from app.telemetry.audit import AuditLog
@@ -40,7 +41,7 @@ class Service:
         is_sealed = sealed.signature_verified and not settings.development
         if not is_sealed:
             _logger.warning("NOT SEALED (development mode): every response and audit line says sealed=false")
-        pipeline = Pipeline(sealed, settings)
+        pipeline = Pipeline(sealed, pipeline_options(settings, sealed))
         started = time.perf_counter()
         pipeline.warm_up()
         warm_up_s = time.perf_counter() - started

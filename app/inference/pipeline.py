@@ -8,7 +8,6 @@ and offers the use cases (`usecases`) plus the one stage evaluation needs on its
 
 import numpy as np
 
-from app.config import Settings
 from app.inference import usecases
 from app.inference.analysis import FaceAnalyser
 from app.inference.detector import FaceDetector
@@ -19,26 +18,28 @@ from app.inference.inputs import RequestImages
 from app.inference.judging import LivenessJudge
 from app.inference.lanes import Lanes, Timings
 from app.inference.liveness import LivenessEnsemble, LivenessModel
-from app.inference.policy import Policy
+from app.inference.options import PipelineOptions
 from app.inference.results import CompareResult, VerifyResult
 from app.inference.sides import SideExaminer
 from app.integrity.gate import SealedSet
 
 
 class Pipeline:
-    def __init__(self, sealed: SealedSet, settings: Settings) -> None:
+    def __init__(self, sealed: SealedSet, options: PipelineOptions) -> None:
+        """The sessions and model contracts come from `sealed`; everything else from `options`."""
         (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
-        self.policy = Policy.from_bytes(sealed.policy_bytes)
-        self.lanes = Lanes(settings.lanes)
-        self.finder = FaceFinder(FaceDetector(detector.session, detector.entry, settings.detector_score),
-                                 settings.detector_long_side, settings.detector_large_side)
+        self.options = options
+        self.policy = options.policy
+        self.lanes = Lanes(options.lanes)
+        self.finder = FaceFinder(FaceDetector(detector.session, detector.entry, options.detector_score),
+                                 options.detector_long_side, options.detector_large_side)
         self.embedder = FaceEmbedder(embedder.session, embedder.entry)
         self.liveness = LivenessEnsemble(
             [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness
         )
-        analyser = FaceAnalyser(self.finder, self.policy.capture, settings.dominant_face_ratio,
+        analyser = FaceAnalyser(self.finder, self.policy.capture, options.dominant_face_ratio,
                                 self.liveness.tightest_crop_scale)
-        self.sides = SideExaminer(RequestImages(settings.image_limits(), settings.max_request_pixels), analyser,
+        self.sides = SideExaminer(RequestImages(options.image_limits, options.max_request_pixels), analyser,
                                   self.embedder, LivenessJudge(self.liveness, self.policy, self.lanes), self.lanes)
 
     def warm_up(self) -> None:

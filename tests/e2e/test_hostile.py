@@ -4,6 +4,7 @@ and the bounded detection cascade."""
 
 import asyncio
 import base64
+import dataclasses
 import socket
 import time
 import tracemalloc
@@ -169,11 +170,11 @@ def test_an_image_without_a_face_costs_a_bounded_number_of_detector_passes(
 
 
 def test_a_refused_frame_cancels_the_lane_tasks_its_request_queued(
-    sealed: SealedSet, settings: Settings, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    pipeline: Pipeline, sealed: SealedSet, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """The first of five frames is blank: the others and the reference are not decoded for an answer already
     given (at most one more may have started in the lane meanwhile)."""
-    one_lane = Pipeline(sealed, settings.model_copy(update={"lanes": 1}))
+    one_lane = Pipeline(sealed, dataclasses.replace(pipeline.options, lanes=1))
     request.addfinalizer(one_lane.close)
     decoded: list[str] = []
     decode = one_lane.sides.images.decode

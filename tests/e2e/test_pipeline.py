@@ -1,6 +1,7 @@
 """End-to-end decisions of the real sealed models on the dev images."""
 
 import csv
+import dataclasses
 import io
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.config import Settings
 from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline
 from app.inference.results import VerifyResult
@@ -179,10 +179,10 @@ def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pip
 
 
 def test_lanes_and_concurrent_requests_change_speed_not_results(
-    pipeline: Pipeline, sealed: SealedSet, settings: Settings, request: pytest.FixtureRequest
+    pipeline: Pipeline, sealed: SealedSet, request: pytest.FixtureRequest
 ) -> None:
     """Shared sessions used from several lanes at once give exactly the scores of one lane, in sequence."""
-    one_lane = Pipeline(sealed, settings.model_copy(update={"lanes": 1}))
+    one_lane = Pipeline(sealed, dataclasses.replace(pipeline.options, lanes=1))
     cases = GENUINE[:3] + IMPOSTOR[:3]
     request.addfinalizer(one_lane.close)
 
@@ -208,9 +208,9 @@ def test_an_image_refused_by_its_header_costs_no_lane_work(pipeline: Pipeline, m
     assert caught.value.detail.startswith("reference:") and started == []
 
 
-def test_a_closed_pipeline_takes_no_more_work(sealed: SealedSet, settings: Settings) -> None:
+def test_a_closed_pipeline_takes_no_more_work(pipeline: Pipeline, sealed: SealedSet) -> None:
     """`close` shuts the lanes down (the service calls it on shutdown): no lane thread outlives it."""
-    closed = Pipeline(sealed, settings)
+    closed = Pipeline(sealed, pipeline.options)
     closed.close()
     with pytest.raises(RuntimeError, match="shutdown"):
         closed.verify([image("img1.jpg")], image("img2.jpg"))
