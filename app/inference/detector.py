@@ -4,12 +4,19 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from app.inference.contract import require, require_input, require_outputs
 from app.inference.faces import Face
 from app.integrity.lockfile import ModelEntry
 
 STRIDE = 4
 ALIGN = 32
 NMS_IOU = 0.3
+# CenterFace's outputs, by the names its ONNX export gives them: read by name, so a lock listing them in
+# another order cannot swap them.
+HEATMAP = "537"  # face centre score (0-1) at stride 4
+BOX_SIZE = "538"  # log box size (h, w)
+OFFSET = "539"  # centre offset (dy, dx)
+LANDMARKS = "540"  # 5 landmarks (y, x) relative to the box
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
@@ -33,9 +40,14 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[in
 
 class FaceDetector:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry, score_threshold: float) -> None:
+        """Feeds raw 0-255 RGB pixels, NCHW, at any size; refuses a contract that asks for anything else."""
+        for field, implemented in (("layout", ["NCHW"]), ("colour", ["RGB"]), ("mean", [0.0]), ("std", [1.0]),
+                                   ("size", [None]), ("crop_scale", [None]), ("crop_mode", [None]),
+                                   ("real_index", [None])):
+            require(entry, field, implemented)
+        require_outputs(entry, [HEATMAP, BOX_SIZE, OFFSET, LANDMARKS])
         self._session = session
-        self._input = entry.preprocessing.input_name
-        self._outputs = list(entry.preprocessing.outputs)
+        self._input = require_input(entry)
         self._score_threshold = score_threshold
 
     def detect(self, rgb: np.ndarray, long_side: int) -> list[Face]:
@@ -47,7 +59,7 @@ class FaceDetector:
         interpolation = cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(rgb, (new_w, new_h), interpolation=interpolation)
         blob = np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)
-        heat, scale, offset, marks = self._session.run(self._outputs, {self._input: blob})
+        heat, scale, offset, marks = self._session.run([HEATMAP, BOX_SIZE, OFFSET, LANDMARKS], {self._input: blob})
         return self._decode(heat[0, 0], scale[0], offset[0], marks[0], (new_w / width, new_h / height), (new_w, new_h))
 
     def _decode(

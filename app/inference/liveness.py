@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from app.inference.contract import ContractError, require, require_input, single_output
 from app.inference.faces import Face
 from app.inference.policy import LivenessPoint
 from app.integrity.lockfile import ModelEntry
@@ -67,14 +68,27 @@ CROPS = {"reflect_pad": reflect_pad_crop, "shift_inside": shift_inside_crop}
 
 class LivenessModel:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry) -> None:
+        """Feeds its own square crop, NCHW, in RGB or BGR, normalised as the contract says; refuses a
+        contract that is incomplete or asks for anything else."""
         contract = entry.preprocessing
         if not (contract.size and contract.crop_scale and contract.crop_mode and contract.real_index is not None):
-            raise ValueError(f"{entry.name}: liveness contract is incomplete")
+            raise ContractError(f"{entry.name}: liveness contract is incomplete")
+        require(entry, "layout", ["NCHW"])
+        require(entry, "colour", ["RGB", "BGR"])
+        require(entry, "crop_mode", list(CROPS))
+        side = contract.size[0]
+        require(entry, "size", [[side, side]])  # square crops only
+        output = single_output(entry)
+        (classes,) = [spec.shape[-1] for spec in entry.outputs if spec.name == output]
+        if isinstance(classes, int) and not 0 <= contract.real_index < classes:
+            raise ContractError(f"{entry.name}: preprocessing.real_index is {contract.real_index}; "
+                                f"the model has {classes} logits")
         self.name = entry.name
         self.crop_scale = contract.crop_scale
         self._session = session
-        self._input = contract.input_name
-        self._size = contract.size[0]
+        self._input = require_input(entry)
+        self._output = output
+        self._size = side
         self._crop = CROPS[contract.crop_mode]
         self._bgr = contract.colour == "BGR"
         self._mean = np.float32(contract.mean)
@@ -89,7 +103,7 @@ class LivenessModel:
         """log(P(real) / P(not real)) per crop, straight from the logits (no softmax to saturate):
         the real logit minus the log-sum-exp of the others."""
         batch = (np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2) - self._mean) * self._inv_std
-        (logits,) = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
+        (logits,) = self._session.run([self._output], {self._input: np.ascontiguousarray(batch)})
         logits = logits.astype(np.float64)
         others = np.delete(logits, self._real, axis=1)
         peak = others.max(axis=1, keepdims=True)
