@@ -19,7 +19,7 @@ OFFSET = "539"  # centre offset (dy, dx)
 LANDMARKS = "540"  # 5 landmarks (y, x) relative to the box
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
     order = list(np.argsort(-scores, kind="stable"))
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep: list[int] = []
@@ -84,7 +84,7 @@ class FaceDetector:
         scores = heat[rows, cols]
         fx, fy = factors
         faces = []
-        for index in _nms(boxes, scores, NMS_IOU):
+        for index in nms(boxes, scores, NMS_IOU):
             box = boxes[index] / np.array([fx, fy, fx, fy])
             landmarks = np.stack([lm_x[index] / fx, lm_y[index] / fy], axis=1)
             faces.append(Face(box=box.astype(np.float64), landmarks=landmarks.astype(np.float64), score=float(scores[index])))

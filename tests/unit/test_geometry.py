@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.inference.alignment import FACENET_TEMPLATE, align, similarity_matrix
-from app.inference.detector import _nms
+from app.inference.detector import nms
 from app.inference.faces import Face
 from app.inference.liveness import reflect_pad_crop, shift_inside_crop
 from app.inference.quality import context_share
@@ -34,7 +34,7 @@ def test_align_puts_a_marked_eye_on_the_template() -> None:
 def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
     scores = np.array([0.6, 0.9, 0.7], dtype=np.float32)
-    assert _nms(boxes, scores, 0.3) == [1, 2]
+    assert nms(boxes, scores, 0.3) == [1, 2]
 
 
 def _face(box: list[float]) -> Face:
