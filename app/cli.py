@@ -134,14 +134,46 @@ def cmd_models_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_file(args: argparse.Namespace) -> Path | None:
+    path: Path | None = args.file or Settings().api_keys_file
+    if path is None:
+        print("name the keys file with --file or FACESEAL_API_KEYS_FILE", file=sys.stderr)
+    return path
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from app.api.auth import create_key
 
-    path = args.file or Settings().api_keys_file
-    if path is None:
-        print("name the keys file with --file or FACESEAL_API_KEYS_FILE", file=sys.stderr)
+    if (path := _keys_file(args)) is None:
         return 2
     print(create_key(path, args.client_id, args.details))
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    """Client ids with each key's fingerprint (the first 12 hex digits of its digest): enough to tell keys
+    apart and revoke one, nothing to authenticate with."""
+    from app.api.auth import load_keys
+
+    if (path := _keys_file(args)) is None:
+        return 2
+    for key in load_keys(path):
+        print(f"{key.client_id}\t{key.sha256[:12]}\t{'details' if key.details else '-'}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from app.api.auth import revoke_keys
+
+    if (path := _keys_file(args)) is None:
+        return 2
+    revoked = revoke_keys(path, args.client_id, args.fingerprint)
+    for key in revoked:
+        print(f"revoked {key.client_id}\t{key.sha256[:12]}")
+    if not revoked:
+        print(f"no key of client {args.client_id!r} matches", file=sys.stderr)
+        return 1
+    print("restart the service (or roll its pods) for the change to take effect", file=sys.stderr)
     return 0
 
 
@@ -228,6 +260,14 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--details", action="store_true",
                         help="answers to this key carry scores, thresholds and face geometry (README, API)")
     create.set_defaults(run=cmd_keys_create)
+    listing = keys.add_parser("list", help="client ids and key fingerprints")
+    listing.add_argument("--file", type=Path)
+    listing.set_defaults(run=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="remove a client's keys (a lost key: revoke it, then create a new one)")
+    revoke.add_argument("client_id")
+    revoke.add_argument("--fingerprint", default="", help="only the key whose fingerprint (keys list) starts so")
+    revoke.add_argument("--file", type=Path)
+    revoke.set_defaults(run=cmd_keys_revoke)
 
     evaluate = commands.add_parser("eval", help="evaluate on a labelled folder")
     evaluate.add_argument("what", choices=["verify", "liveness"])

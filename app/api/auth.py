@@ -50,11 +50,8 @@ def load_keys(path: Path) -> list[ApiKey]:
     return [ApiKey(entry["client_id"], entry["sha256"], _details(entry)) for entry in document["keys"]]
 
 
-def create_key(path: Path, client_id: str, details: bool = False) -> str:
-    """Append a new key for `client_id` to the file (created 0600) and return the plaintext once."""
-    token = KEY_PREFIX + secrets.token_urlsafe(32)
-    keys = load_keys(path) if path.exists() else []
-    keys.append(ApiKey(client_id, sha256_bytes(token.encode()), details))
+def _write_keys(path: Path, keys: list[ApiKey]) -> None:
+    """Replace the file atomically (created 0600): a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -62,7 +59,24 @@ def create_key(path: Path, client_id: str, details: bool = False) -> str:
         entries = [{"client_id": k.client_id, "sha256": k.sha256, "details": k.details} for k in keys]
         json.dump({"keys": entries}, handle, indent=2)
     temporary.replace(path)
+
+
+def create_key(path: Path, client_id: str, details: bool = False) -> str:
+    """Append a new key for `client_id` to the file and return the plaintext once."""
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    keys = load_keys(path) if path.exists() else []
+    keys.append(ApiKey(client_id, sha256_bytes(token.encode()), details))
+    _write_keys(path, keys)
     return token
+
+
+def revoke_keys(path: Path, client_id: str, fingerprint: str = "") -> list[ApiKey]:
+    """Remove the client's keys (only those whose digest starts with `fingerprint`, when given) and return
+    them. The plaintext of a lost key cannot be recovered, only its entry removed and a new key created."""
+    keys = load_keys(path)
+    revoked = [k for k in keys if k.client_id == client_id and k.sha256.startswith(fingerprint)]
+    _write_keys(path, [k for k in keys if k not in revoked])
+    return revoked
 
 
 class KeyRing:

@@ -36,6 +36,26 @@ def test_keys_create_details_grants_that_key_only(tmp_path: Path, capsys: pytest
     assert ring.client_for(back_office) == Client("back-office", details=True)
 
 
+def test_a_lost_key_is_revoked_by_fingerprint_and_replaced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's lost-key procedure: list, revoke the lost key by its fingerprint, create a new one;
+    the other client's key and the new key work, the lost one no longer does."""
+    file = tmp_path / "keys.json"
+    lost, other = create_key(file, "bank"), create_key(file, "shop")
+    assert main(["keys", "list", "--file", str(file)]) == 0
+    listed = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [row[0] for row in listed] == ["bank", "shop"] and all(len(row[1]) == 12 for row in listed)
+    assert main(["keys", "revoke", "bank", "--fingerprint", "0" * 12 if listed[0][1] != "0" * 12 else "1" * 12,
+                 "--file", str(file)]) == 1  # a fingerprint that matches nothing revokes nothing
+    assert main(["keys", "revoke", "bank", "--fingerprint", listed[0][1], "--file", str(file)]) == 0
+    assert main(["keys", "create", "bank", "--file", str(file)]) == 0
+    replacement = capsys.readouterr().out.split()[-1]
+    ring = KeyRing(load_keys(file))
+    assert ring.client_for(lost) is None
+    assert ring.client_for(replacement) == Client("bank", details=False)
+    assert ring.client_for(other) == Client("shop", details=False)
+    assert oct(file.stat().st_mode & 0o777) == "0o600"
+
+
 def test_a_keys_file_without_details_grants_none_and_a_non_boolean_refuses_to_load(tmp_path: Path) -> None:
     """Keys files written before the flag keep working; a string "false" must not grant details by being truthy."""
     file = tmp_path / "keys.json"
