@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.e2e.server import start, wait_ready
+from devkit.server import start, wait_ready
 
 
 def main() -> None:

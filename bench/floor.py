@@ -29,9 +29,9 @@ from app.inference.options import pipeline_options
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import LoadedModel, open_sealed_set
 from app.integrity.trust import load_trust
-from bench.load import pairs
 from bench.profiles import FULL, PROFILES, Pair, add_profile_argument, all_profiles, chosen_profiles, mean_upload_kib
-from tests.conftest import VERIFY_IMAGES
+from devkit.load import pairs
+from devkit.paths import VERIFY_IMAGES
 
 # Issue 18's target for the pipeline's CPU per verify on the full-size load pairs (2-core AVX-512 machine).
 TARGET_FULL_CPU_MS = 110.0

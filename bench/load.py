@@ -10,86 +10,17 @@ level, and prints throughput, latency percentiles, errors, server CPU% (and CPU 
 
 import argparse
 import asyncio
-import csv
 import os
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
-import httpx
-import numpy as np
-
 from bench.profiles import PROFILES, add_profile_argument, all_profiles, chosen_profiles, mean_upload_kib
-from tests.conftest import DATA, VERIFY_IMAGES
-from tests.e2e.server import running
+from devkit.load import pairs, run_level
+from devkit.proc import cpu_seconds, rss_mib
+from devkit.server import running
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_SERVING_SHARE = 0.9  # issue 18: serving keeps at least this share of the pipeline ceiling
-
-
-def pairs(limit: int = 12) -> list[tuple[bytes, bytes]]:
-    rows = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open()))[:limit]
-    return [((VERIFY_IMAGES / r["file_x"]).read_bytes(), (VERIFY_IMAGES / r["file_y"]).read_bytes()) for r in rows]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def post_verify(client: httpx.AsyncClient, url: str, pair: tuple[bytes, bytes],
-                      statuses: Counter[int | str], latencies: list[float]) -> int | str:
-    """One verify of `pair`; its status (or transport error) is counted and its latency kept when 200."""
-    selfie, reference = pair
-    files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
-    started = time.perf_counter()
-    try:
-        response = await client.post(url + "/v1/verify", files=files)
-    except httpx.TransportError as error:
-        statuses[type(error).__name__] += 1
-        return type(error).__name__
-    statuses[response.status_code] += 1
-    if response.status_code == 200:
-        latencies.append((time.perf_counter() - started) * 1000)
-    return response.status_code
-
-
-async def drive(url: str, images: list[tuple[bytes, bytes]], concurrency: int, deadline: float,
-                statuses: Counter[int | str], latencies: list[float]) -> None:
-    """`concurrency` clients posting /v1/verify back to back until `deadline` (monotonic)."""
-
-    async def client_loop(index: int) -> None:
-        async with httpx.AsyncClient(timeout=60) as client:
-            n = index
-            while time.monotonic() < deadline:
-                status = await post_verify(client, url, images[n % len(images)], statuses, latencies)
-                n += concurrency
-                if status in (429, 503):
-                    await asyncio.sleep(0.2)  # a polite client backs off instead of spinning on the CPU we measure
-
-    await asyncio.gather(*(client_loop(i) for i in range(concurrency)))
-
-
-async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> dict[str, object]:
-    latencies: list[float] = []
-    statuses: Counter[int | str] = Counter()
-    started = time.monotonic()
-    await drive(url, images, concurrency, started + duration, statuses, latencies)
-    elapsed = time.monotonic() - started
-    values = np.array(latencies) if latencies else np.array([float("nan")])
-    return {
-        "c": concurrency, "ok": len(latencies), "rps": len(latencies) / elapsed,
-        "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)), "p99": float(np.percentile(values, 99)),
-        "other": {str(k): v for k, v in statuses.items() if k != 200},
-    }
 
 
 def profile_ms(value: str) -> tuple[str, float]:

@@ -33,8 +33,8 @@ import numpy as np
 
 from app.inference.pipeline import Pipeline
 from bench.floor import one_core_pipeline
-from bench.load import pairs
 from bench.profiles import Pair, add_profile_argument, all_profiles, chosen_profiles, mean_upload_kib
+from devkit.load import pairs
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = Path.home() / ".cache" / "faceseal-bench" / "peer-venv"

@@ -6,8 +6,9 @@ from collections import Counter
 
 import numpy as np
 
-from bench.load import drive, pairs, rss_mib
-from tests.e2e.server import Server
+from devkit.load import drive, pairs
+from devkit.proc import rss_mib
+from devkit.server import Server
 
 
 def soak(server: Server, seconds: float, concurrency: int = 6) -> None:

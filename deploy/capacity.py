@@ -30,8 +30,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.load import CLOCK_TICKS, cpu_seconds, pairs, post_verify, rss_mib, run_level
-from tests.e2e.server import running
+from devkit.load import pairs, post_verify, run_level
+from devkit.proc import CLOCK_TICKS, cpu_seconds, rss_mib
+from devkit.server import running
 
 REQUESTED_CPUS = 2  # deploy/kubernetes/base/deployment.yaml: requests.cpu == limits.cpu == FACESEAL_LANES
 GAUGE = re.compile(r"^(faceseal_inflight_requests|faceseal_queue_depth) (\S+)$", re.M)

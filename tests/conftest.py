@@ -1,6 +1,5 @@
-"""Shared fixtures: the real sealed model set and the dev data beside the checkout."""
+"""Session fixtures on the real sealed model set (helpers live in devkit/, shared with bench and deploy)."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,22 +9,8 @@ from app.inference.options import pipeline_options
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import SealedSet, open_sealed_set
 from app.integrity.trust import load_trust
-
-pytest_plugins = ["tests.sealed_copy"]
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("FACESEAL_SHARED", REPO.parent / "shared"))
-DATA = SHARED / "data"
-VERIFY_IMAGES = DATA / "verify-dev" / "images"
-LIVENESS = DATA / "liveness-dev"
-MODELS = REPO / "models"
-
-
-def data_file(relative: str) -> bytes:
-    path = DATA / relative
-    if not path.exists():
-        pytest.fail(f"dev data missing: {path} (CI always has ../shared beside the checkout)")
-    return path.read_bytes()
+from devkit.paths import MODELS
+from devkit.sealed_copy import SealedCopy
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +27,8 @@ def sealed(settings: Settings) -> SealedSet:
 def pipeline(sealed: SealedSet, settings: Settings) -> Pipeline:
     return Pipeline(sealed, pipeline_options(settings, sealed))
 
+
+@pytest.fixture
+def sealed_copy(tmp_path: Path) -> SealedCopy:
+    """A private, re-signable copy of the real sealed models for one tamper test."""
+    return SealedCopy.create(tmp_path)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.integrity.lockfile import ModelLock
-from tests.conftest import MODELS, REPO, SHARED
+from devkit.paths import MODELS, REPO, SHARED
 
 BUILD_PYTHON = Path(os.environ.get("FACESEAL_BUILD_PYTHON", REPO / ".venv-build/bin/python"))
 

@@ -1,7 +1,7 @@
 """One loopback registry, one image build and one signed release shared by every container test.
 
-.ci/run installs docker.io, docker-registry, skopeo and gnupg and starts dockerd; these fixtures start
-the registry themselves (a free 127.0.0.1 port, storage in a temporary directory) and remove it after.
+devkit/prerequisites.sh installs docker.io, docker-registry, skopeo and gnupg and starts dockerd; these
+fixtures start the registry themselves (a free 127.0.0.1 port, storage in a temporary directory) and remove it after.
 """
 
 import os
@@ -11,48 +11,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.e2e.server import free_port
-
-IMAGE = "faceseal:latest"  # the name the README and docker/build-image.sh use
-
-
-def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return result
-
-
-def run_script(script: str, *args: str, env: dict[str, str], timeout: float = 1800) -> str:
-    result = subprocess.run([str(REPO / script), *args], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
-
-@dataclass(frozen=True)
-class Registry:
-    address: str
-    env: dict[str, str]  # REGISTRY (and VENV) for the docker/ scripts
-
-
-@dataclass(frozen=True)
-class Release:
-    reference: str  # REGISTRY/faceseal@sha256:...
-    directory: Path  # policy.json, registries.d/, signatures/, release-key.gpg, compose.env
-    output: str
+from devkit.containers import IMAGE, Registry, Release, docker, run_script
+from devkit.server import free_port
 
 
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Registry]:
     if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        pytest.fail("no Docker engine: .ci/run installs docker.io and starts dockerd")
+        pytest.fail("no Docker engine: devkit/prerequisites.sh installs docker.io and starts dockerd")
     address = f"127.0.0.1:{free_port()}"
     root = tempfile.mkdtemp(prefix="faceseal-registry-")
     env = {**os.environ, "REGISTRY": address, "REGISTRY_ROOT": root, "VENV": str(Path(sys.executable).parents[1])}

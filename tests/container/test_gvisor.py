@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import data_file
-from tests.container.conftest import docker
-from tests.e2e.server import free_port
+from devkit.paths import data_file
+from devkit.containers import docker
+from devkit.server import free_port
 
 pytestmark = pytest.mark.docker
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import MODELS, REPO, data_file
-from tests.container.conftest import Release, docker
-from tests.e2e.server import free_port
+from devkit.paths import MODELS, REPO, data_file
+from devkit.containers import Release, docker
+from devkit.server import free_port
 
 RUN_CONTRACT = ["--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges"]

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from deploy.scale import check, demo
-from tests.container.conftest import Release
+from devkit.containers import Release
 
 pytestmark = pytest.mark.docker
 

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from devkit.paths import REPO
 
 KUSTOMIZE = REPO / "deploy/kubernetes"
 OVERLAYS = ["base", "overlays/production"]

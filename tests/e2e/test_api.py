@@ -31,8 +31,8 @@ from app.integrity.gate import SealedSet
 from app.integrity.signing import key_id
 from app.integrity.trust import DEFAULT_TRUST_FILE, load_trust
 from app.telemetry.logs import JsonFormatter
-from tests.conftest import MODELS, data_file
-from tests.sealed_copy import SealedCopy
+from devkit.paths import MODELS, data_file
+from devkit.sealed_copy import SealedCopy
 
 SELFIE, REFERENCE, OTHER = "img1.jpg", "img2.jpg", "img17.jpg"
 SECOND_SELFIE = "img4.jpg"  # the same person as SELFIE and REFERENCE

@@ -16,8 +16,8 @@ from app.api.auth import create_key
 from app.api.service import Service
 from app.config import Settings
 from app.integrity.gate import SealedSet
-from tests.conftest import MODELS
-from tests.e2e.server import running
+from devkit.paths import MODELS
+from devkit.server import running
 
 GUESSER, NEIGHBOUR = "203.0.113.7", "203.0.113.8"
 

@@ -9,7 +9,7 @@ import cv2
 import pytest
 from PIL import Image
 
-from tests.conftest import DATA, REPO
+from devkit.paths import DATA, REPO
 
 
 def faceseal(*args: str) -> subprocess.CompletedProcess[str]:

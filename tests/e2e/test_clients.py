@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from app.api.auth import create_key
-from tests.conftest import REPO, VERIFY_IMAGES
-from tests.e2e.server import Server, running
+from devkit.paths import REPO, VERIFY_IMAGES
+from devkit.server import Server, running
 
 CLIENTS = REPO / "clients"
 SELFIE, REFERENCE, OTHER = VERIFY_IMAGES / "img1.jpg", VERIFY_IMAGES / "img2.jpg", VERIFY_IMAGES / "img17.jpg"

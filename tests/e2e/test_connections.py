@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.robustness import Outcome, answer, connect, idle_and_trickling, raw_request, read_until_closed
-from tests.e2e.server import Server, running, start
+from devkit.attacks import idle_and_trickling
+from devkit.rawhttp import Outcome, answer, connect, raw_request, read_until_closed
+from devkit.server import Server, running, start
 
 HEAD_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS = 2, 1, 64
 

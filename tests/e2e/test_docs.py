@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.server import running
+from devkit.server import running
 
 GLOBAL_CSP = "default-src 'none'; frame-ancestors 'none'"
 CHROMIUM_FLAGS = [

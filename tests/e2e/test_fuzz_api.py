@@ -10,7 +10,7 @@ from app.api.app import create_app
 from app.api.service import Service
 from app.config import Settings
 from app.integrity.gate import SealedSet
-from tests.conftest import MODELS
+from devkit.paths import MODELS
 
 
 @pytest.fixture(scope="module")

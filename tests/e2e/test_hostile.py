@@ -26,7 +26,7 @@ from app.config import Settings
 from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline
 from app.integrity.gate import SealedSet
-from bench.robustness import (
+from devkit.attacks import (
     MIB,
     SERVER_ENV,
     attacks,
@@ -36,8 +36,8 @@ from bench.robustness import (
     png_bomb,
     run_attacks,
 )
-from tests.conftest import MODELS, data_file
-from tests.e2e.server import running
+from devkit.paths import MODELS, data_file
+from devkit.server import running
 
 SELFIE = "verify-dev/images/img1.jpg"
 

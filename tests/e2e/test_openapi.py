@@ -20,8 +20,8 @@ from app.api.service import Service
 from app.config import Settings
 from app.inference.errors import ProblemCode
 from app.integrity.gate import SealedSet
-from tests.conftest import MODELS, REPO
-from tests.e2e.server import running
+from devkit.paths import MODELS, REPO
+from devkit.server import running
 from tests.e2e.test_docs import CHROMIUM_FLAGS, chromium
 
 MAX_FRAMES = 3  # not the default, so the document's counts are seen to come from the settings

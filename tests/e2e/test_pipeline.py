@@ -14,7 +14,7 @@ from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline
 from app.inference.results import VerifyResult
 from app.integrity.gate import SealedSet
-from tests.conftest import DATA, LIVENESS, data_file
+from devkit.paths import DATA, LIVENESS, data_file
 
 PAIRS = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open())) if (DATA / "verify-dev").exists() else []
 GENUINE = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "Yes"][:8]

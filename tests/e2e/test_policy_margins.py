@@ -16,7 +16,7 @@ from app.eval.liveness import score_samples
 from app.eval.verify import PairScores, evaluate_verify
 from app.inference.pipeline import Pipeline
 from app.inference.policy import Policy
-from tests.conftest import DATA
+from devkit.paths import DATA
 
 LIVENESS_SETS = ("liveness-dev", "liveness-dev2")
 

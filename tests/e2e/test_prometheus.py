@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, data_file
-from tests.e2e.server import free_port, running
+from devkit.paths import REPO, data_file
+from devkit.server import free_port, running
 
 
 def tool(name: str) -> str:

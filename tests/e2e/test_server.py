@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import data_file
-from tests.e2e.server import Server, running, start
-from tests.sealed_copy import SealedCopy
+from devkit.paths import data_file
+from devkit.server import Server, running, start
+from devkit.sealed_copy import SealedCopy
 
 
 def image(name: str) -> bytes:

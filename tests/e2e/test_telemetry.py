@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, data_file
-from tests.e2e.server import Server, free_port, metric_series, raw_status, running, start
+from devkit.paths import REPO, data_file
+from devkit.server import Server, free_port, metric_series, running, start
+from devkit.rawhttp import raw_status
 
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"  # RFC 9110 tchar: what h11 accepts as a method
 KNOWN_PATHS = ["/healthz", "/readyz", "/v1/verify", "/v1/models", "/openapi.json"]

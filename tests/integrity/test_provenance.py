@@ -5,7 +5,7 @@ import json
 from app.integrity.digests import sha256_bytes
 from app.integrity.lockfile import ModelLock
 from models.build.provenance import provenance_statement
-from tests.conftest import MODELS
+from devkit.paths import MODELS
 
 
 def test_provenance_matches_the_lock_and_the_artifacts() -> None:

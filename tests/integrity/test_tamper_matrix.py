@@ -8,8 +8,8 @@ from app.integrity.gate import SIGNATURE_NAME, IntegrityError, SealedSet, open_s
 from app.integrity.kat import OutputFingerprint
 from app.integrity.lockfile import ModelLock
 from app.integrity.trust import load_trust
-from tests.conftest import MODELS
-from tests.sealed_copy import SealedCopy
+from devkit.paths import MODELS
+from devkit.sealed_copy import SealedCopy
 
 MODEL_NAMES = [entry.name for entry in ModelLock.model_validate_json((MODELS / "models.lock").read_bytes()).models]
 
@@ -59,7 +59,7 @@ def test_two_models_swapped(sealed_copy: SealedCopy) -> None:
 
 def test_another_valid_onnx_in_place(sealed_copy: SealedCopy) -> None:
     """The upstream INT8 liveness model is a perfectly valid ONNX, just not the sealed one."""
-    from tests.conftest import SHARED
+    from devkit.paths import SHARED
 
     entry = sealed_copy.entry("minifasnetv2se")
     sealed_copy.replace_file(entry.file, (SHARED / "model-sources" / "minifasnetv2se-98.20-int8.onnx").read_bytes())

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.integrity.digests import sha256_bytes
 from app.integrity.trust import DEFAULT_TRUST_FILE
-from tests.conftest import MODELS, REPO
-from tests.e2e.server import free_port
-from tests.sealed_copy import SealedCopy
+from devkit.paths import MODELS, REPO
+from devkit.server import free_port
+from devkit.sealed_copy import SealedCopy
 
 DEVELOPMENT_ONLY = "honoured only in development mode (FACESEAL_DEVELOPMENT=true)"
 

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from devkit.paths import REPO
 
 
 def test_every_test_folder_is_collected() -> None:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from app.inference.errors import InputError
 from app.inference.imaging import ImageLimits, check_image, decode_checked
-from tests.conftest import data_file
+from devkit.paths import data_file
 
 LIMITS = ImageLimits(max_bytes=5_000_000, max_pixels=20_000_000, max_side=8000, work_side=800)
 

@@ -15,7 +15,7 @@ from app.inference.embedder import FaceEmbedder
 from app.inference.liveness import LivenessModel
 from app.integrity.gate import LoadedModel, SealedSet
 from app.integrity.lockfile import ModelEntry
-from tests.conftest import VERIFY_IMAGES
+from devkit.paths import VERIFY_IMAGES
 
 WRAPPERS: dict[str, Callable[[LoadedModel, ModelEntry], object]] = {
     "detector": lambda model, entry: FaceDetector(model.session, entry, 0.5),

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from devkit.paths import REPO
 
 
 def test_bandit_is_clean() -> None:

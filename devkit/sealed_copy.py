@@ -10,12 +10,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from app.integrity.gate import LOCK_NAME, SIGNATURE_NAME
 from app.integrity.lockfile import ModelEntry, ModelLock
 from app.integrity.signing import generate_private_key_pem, public_key_b64, sign
-from tests.conftest import MODELS
+from devkit.paths import MODELS
 
 
 @dataclass
@@ -52,21 +50,22 @@ class SealedCopy:
         document = json.loads(self.trust_file.read_text())
         self.trust_file.write_text(json.dumps({**document, **changes}))
 
-
-@pytest.fixture
-def sealed_copy(tmp_path: Path) -> SealedCopy:
-    models_dir = tmp_path / "models"
-    models_dir.mkdir()
-    lock = ModelLock.model_validate_json((MODELS / LOCK_NAME).read_bytes())
-    for entry in lock.models:
-        os.link(MODELS / entry.file, models_dir / entry.file)
-    shutil.copy(MODELS / LOCK_NAME, models_dir / LOCK_NAME)
-    shutil.copy(MODELS / lock.policy.file, models_dir / lock.policy.file)
-    pem = generate_private_key_pem()
-    key_file = tmp_path / "test-signing-key.pem"
-    key_file.write_bytes(pem)
-    trust_file = tmp_path / "trust.json"
-    trust_file.write_text(json.dumps({"lock_public_key": public_key_b64(pem), "min_lock_version": lock.lock_version}))
-    copy = SealedCopy(models_dir, trust_file, key_file)
-    copy.sign()
-    return copy
+    @classmethod
+    def create(cls, directory: Path) -> "SealedCopy":
+        """Links to the real models, copies of the lock and policy, signed with a new key trusted in `directory`."""
+        models_dir = directory / "models"
+        models_dir.mkdir()
+        lock = ModelLock.model_validate_json((MODELS / LOCK_NAME).read_bytes())
+        for entry in lock.models:
+            os.link(MODELS / entry.file, models_dir / entry.file)
+        shutil.copy(MODELS / LOCK_NAME, models_dir / LOCK_NAME)
+        shutil.copy(MODELS / lock.policy.file, models_dir / lock.policy.file)
+        pem = generate_private_key_pem()
+        key_file = directory / "test-signing-key.pem"
+        key_file.write_bytes(pem)
+        trust_file = directory / "trust.json"
+        trust = {"lock_public_key": public_key_b64(pem), "min_lock_version": lock.lock_version}
+        trust_file.write_text(json.dumps(trust))
+        copy = cls(models_dir, trust_file, key_file)
+        copy.sign()
+        return copy

@@ -1,4 +1,4 @@
-"""Run `faceseal serve` as a real process on 127.0.0.1 for tests."""
+"""Run `faceseal serve` as a real process on 127.0.0.1, for tests, the bench and the capacity probe."""
 
 import os
 import signal
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import MODELS, REPO
+from devkit.paths import MODELS, REPO
 
 
 def free_port() -> int:
@@ -80,17 +80,6 @@ def running(tmp: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
-
-
-def raw_status(url: str, method: str, path: str) -> int:
-    """One request over a bare socket, so any token can be the method (HTTP clients validate theirs)."""
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    return int(reply.split(b" ", 2)[1])
 
 
 def metric_series(server: Server) -> int:

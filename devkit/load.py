@@ -1,0 +1,64 @@
+"""Closed-loop /v1/verify traffic on the dev image pairs, shared by bench.load, bench.soak and deploy.capacity."""
+
+import asyncio
+import csv
+import time
+from collections import Counter
+
+import httpx
+import numpy as np
+
+from devkit.paths import DATA, VERIFY_IMAGES
+
+
+def pairs(limit: int = 12) -> list[tuple[bytes, bytes]]:
+    rows = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open()))[:limit]
+    return [((VERIFY_IMAGES / r["file_x"]).read_bytes(), (VERIFY_IMAGES / r["file_y"]).read_bytes()) for r in rows]
+
+
+async def post_verify(client: httpx.AsyncClient, url: str, pair: tuple[bytes, bytes],
+                      statuses: Counter[int | str], latencies: list[float]) -> int | str:
+    """One verify of `pair`; its status (or transport error) is counted and its latency kept when 200."""
+    selfie, reference = pair
+    files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
+    started = time.perf_counter()
+    try:
+        response = await client.post(url + "/v1/verify", files=files)
+    except httpx.TransportError as error:
+        statuses[type(error).__name__] += 1
+        return type(error).__name__
+    statuses[response.status_code] += 1
+    if response.status_code == 200:
+        latencies.append((time.perf_counter() - started) * 1000)
+    return response.status_code
+
+
+async def drive(url: str, images: list[tuple[bytes, bytes]], concurrency: int, deadline: float,
+                statuses: Counter[int | str], latencies: list[float]) -> None:
+    """`concurrency` clients posting /v1/verify back to back until `deadline` (monotonic)."""
+
+    async def client_loop(index: int) -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            n = index
+            while time.monotonic() < deadline:
+                status = await post_verify(client, url, images[n % len(images)], statuses, latencies)
+                n += concurrency
+                if status in (429, 503):
+                    await asyncio.sleep(0.2)  # a polite client backs off instead of spinning on the CPU we measure
+
+    await asyncio.gather(*(client_loop(i) for i in range(concurrency)))
+
+
+async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> dict[str, object]:
+    latencies: list[float] = []
+    statuses: Counter[int | str] = Counter()
+    started = time.monotonic()
+    await drive(url, images, concurrency, started + duration, statuses, latencies)
+    elapsed = time.monotonic() - started
+    values = np.array(latencies) if latencies else np.array([float("nan")])
+    return {
+        "c": concurrency, "ok": len(latencies), "rps": len(latencies) / elapsed,
+        "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)), "p99": float(np.percentile(values, 99)),
+        "other": {str(k): v for k, v in statuses.items() if k != 200},
+    }
+
