@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devkit.paths import data_file
 from devkit.containers import docker
+from devkit.paths import data_file
 from devkit.server import free_port
 
 pytestmark = pytest.mark.docker

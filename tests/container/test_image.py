@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devkit.paths import MODELS, REPO, data_file
 from devkit.containers import Release, docker
+from devkit.paths import MODELS, REPO, data_file
 from devkit.server import free_port
 
 RUN_CONTRACT = ["--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",

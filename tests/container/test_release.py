@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devkit.paths import MODELS
 from devkit.containers import Registry, Release, docker
+from devkit.paths import MODELS
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"  # what docker push writes
 pytestmark = pytest.mark.docker

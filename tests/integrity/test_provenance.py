@@ -4,8 +4,8 @@ import json
 
 from app.integrity.digests import sha256_bytes
 from app.integrity.lockfile import ModelLock
-from models.build.provenance import provenance_statement
 from devkit.paths import MODELS
+from models.build.provenance import provenance_statement
 
 
 def test_provenance_matches_the_lock_and_the_artifacts() -> None:

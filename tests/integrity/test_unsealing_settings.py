@@ -1,6 +1,6 @@
 """Settings that would unseal the policy: refused outside development mode, and development mode itself
 refused by a build whose trust anchors forbid it (as the image's do). Honoured, they mark every answer
-`sealed: false` (tests/e2e/test_api.py)."""
+`sealed: false` (tests/api/test_api.py)."""
 
 import json
 import os
@@ -17,8 +17,8 @@ from app.config import Settings
 from app.integrity.digests import sha256_bytes
 from app.integrity.trust import DEFAULT_TRUST_FILE
 from devkit.paths import MODELS, REPO
-from devkit.server import free_port
 from devkit.sealed_copy import SealedCopy
+from devkit.server import free_port
 
 DEVELOPMENT_ONLY = "honoured only in development mode (FACESEAL_DEVELOPMENT=true)"
 

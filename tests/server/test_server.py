@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 
 from devkit.paths import data_file
-from devkit.server import Server, running, start
 from devkit.sealed_copy import SealedCopy
+from devkit.server import Server, running, start
 
 
 def image(name: str) -> bytes:

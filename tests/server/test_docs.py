@@ -1,5 +1,5 @@
 """/docs in a real browser with no network: headless Chromium (Debian's package) renders Swagger UI from
-the files the service serves, under a CSP it does not violate; operators can turn /docs off (issue 13 row 11)."""
+the files the service serves, under a CSP it does not violate; operators can turn /docs off (issue 13 row 11); it offers Authorize and locks each keyed operation."""
 
 import shutil
 import subprocess  # nosec B404
@@ -53,3 +53,14 @@ def test_operators_can_turn_docs_off(tmp_path: Path) -> None:
             response = httpx.get(server.url + path, timeout=10)
             assert response.status_code == 404 and response.json()["code"] == "not_found"
         assert httpx.get(server.url + "/openapi.json", timeout=10).status_code == 200
+
+
+def test_docs_offer_authorize_and_lock_each_keyed_operation(tmp_path: Path) -> None:
+    with running(tmp_path) as server:
+        browser = subprocess.run(  # nosec B603: fixed argv, our own server
+            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+             server.url + "/docs"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    assert '<button class="btn authorize unlocked">' in browser.stdout
+    assert browser.stdout.count('class="authorization__btn"') == 4  # verify, liveness, compare, models

@@ -1,40 +1,10 @@
-"""Alignment, NMS and the liveness crop, on synthetic geometry with known answers."""
+"""The liveness crop, on synthetic geometry with known answers."""
 
 import cv2
 import numpy as np
-import pytest
 
-from app.inference.alignment import FACENET_TEMPLATE, align, similarity_matrix
-from app.inference.detector import nms
 from app.inference.faces import Face
 from app.inference.liveness import reflect_pad_crop, shift_inside_crop
-from app.inference.quality import context_share
-
-
-def test_similarity_fit_recovers_a_known_rotation_scale_and_shift() -> None:
-    angle, scale, shift = np.radians(20), 2.5, np.array([300.0, 120.0])
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    landmarks = (FACENET_TEMPLATE @ rotation.T) * scale + shift
-    matrix = similarity_matrix(landmarks)
-    mapped = np.hstack([landmarks, np.ones((5, 1))]) @ matrix.T
-    assert np.allclose(mapped, FACENET_TEMPLATE, atol=1e-3)
-
-
-def test_align_puts_a_marked_eye_on_the_template() -> None:
-    image = np.zeros((400, 400, 3), np.uint8)
-    landmarks = FACENET_TEMPLATE * 2 + 20
-    x, y = landmarks[0].astype(int)
-    cv2.circle(image, (x, y), 4, (255, 255, 255), -1)
-    crop = align(image, landmarks)
-    assert crop.shape == (160, 160, 3)
-    peak = np.unravel_index(np.argmax(crop[:, :, 0]), crop.shape[:2])
-    assert abs(peak[1] - FACENET_TEMPLATE[0, 0]) <= 2 and abs(peak[0] - FACENET_TEMPLATE[0, 1]) <= 2
-
-
-def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones() -> None:
-    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
-    scores = np.array([0.6, 0.9, 0.7], dtype=np.float32)
-    assert nms(boxes, scores, 0.3) == [1, 2]
 
 
 def _face(box: list[float]) -> Face:
@@ -91,11 +61,3 @@ def test_liveness_crops_move_continuously_with_the_face_box() -> None:
             before = crop(image, _face([start, start, start + 90.3, start + 110.7]), scale=2.7, size=80)
             after = crop(image, _face([start + 1e-4, start + 1e-4, start + 90.3001, start + 110.7001]), scale=2.7, size=80)
             assert np.abs(before.astype(int) - after.astype(int)).max() <= 1, (crop.__name__, start)
-
-
-def test_context_share_is_the_part_of_the_crop_inside_the_image() -> None:
-    centred = _face([150, 100, 250, 200])  # 100 px box in a 400 x 300 image
-    assert context_share(centred, (300, 400, 3), 1.5) == 1.0
-    assert context_share(centred, (300, 400, 3), 4.0) == pytest.approx((300 / 400) * (400 / 400))
-    tight = _face([0, 0, 400, 300])  # a forehead-to-chin crop: the box is the image
-    assert context_share(tight, (300, 400, 3), 1.5) == pytest.approx((400 * 300) / 600**2)

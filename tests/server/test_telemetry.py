@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from devkit.paths import REPO, data_file
-from devkit.server import Server, free_port, metric_series, running, start
 from devkit.rawhttp import raw_status
+from devkit.server import Server, free_port, metric_series, running, start
 
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"  # RFC 9110 tchar: what h11 accepts as a method
 KNOWN_PATHS = ["/healthz", "/readyz", "/v1/verify", "/v1/models", "/openapi.json"]
