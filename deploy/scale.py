@@ -344,7 +344,7 @@ class Demo:
 
         for tool in ("docker", "haproxy", "prometheus"):
             if shutil.which(tool) is None:
-                raise RuntimeError(f"{tool} not installed: .ci/run installs Debian's docker.io, haproxy and prometheus")
+                raise RuntimeError(f"{tool} not installed: devkit/prerequisites.sh installs Debian's docker.io, haproxy and prometheus")
         keys = self.workdir / "api-keys.json"
         self.key = create_key(keys, "scale-demo")
         keys.chmod(0o644)  # UID 10001 reads it, as the pod's Secret (0440, fsGroup 10001) allows

@@ -37,7 +37,7 @@ def oci_config(bundle: Path, image: str, port: int) -> dict:
 
 def test_the_image_serves_a_verify_under_gvisor(image: str, tmp_path: Path) -> None:
     if shutil.which("runsc") is None:
-        pytest.fail("no runsc: .ci/run installs Debian's runsc")
+        pytest.fail("no runsc: devkit/prerequisites.sh installs Debian's runsc")
     bundle = tmp_path / "bundle"
     (bundle / "rootfs").mkdir(parents=True)
     created = docker("create", image).stdout.strip()

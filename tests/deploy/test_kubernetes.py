@@ -382,7 +382,7 @@ def test_prometheus_rule_is_generated_from_the_alert_rules_and_loads_in_promethe
     assert rule["spec"]["groups"] == source["groups"] and rule["metadata"]["namespace"] == "faceseal"
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool not installed: .ci/run installs Debian's prometheus package")
+        pytest.fail("promtool not installed: devkit/prerequisites.sh installs Debian's prometheus package")
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     result = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
@@ -408,7 +408,7 @@ def test_prometheus_adapter_query_is_valid_promql(tmp_path: Path) -> None:
     adapter = yaml.safe_load((KUSTOMIZE / "monitoring/prometheus-adapter-rules.yaml").read_text())
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool not installed: .ci/run installs Debian's prometheus package")
+        pytest.fail("promtool not installed: devkit/prerequisites.sh installs Debian's prometheus package")
     expressions = [adapter_query(rule["metricsQuery"], 'namespace="faceseal",pod=~"faceseal-.*"')
                    for rule in adapter["rules"]]
     rules = tmp_path / "adapter.yml"

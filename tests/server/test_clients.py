@@ -143,7 +143,7 @@ def test_the_generated_python_client_approves_rejects_and_types_every_problem(li
 def npm() -> str:
     path = shutil.which("npm")
     if path is None or shutil.which("node") is None:
-        pytest.fail("node and npm are missing (.ci/run installs Debian's nodejs and npm)")
+        pytest.fail("node and npm are missing (devkit/prerequisites.sh installs Debian's nodejs and npm)")
     return path
 
 

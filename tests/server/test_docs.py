@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = [
 def chromium() -> str:
     path = shutil.which("chromium")
     if path is None:
-        pytest.fail("Debian's chromium is missing (.ci/run installs it: apt-get install chromium)")
+        pytest.fail("Debian's chromium is missing (devkit/prerequisites.sh installs it: apt-get install chromium)")
     return path
 
 

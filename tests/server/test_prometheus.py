@@ -15,7 +15,7 @@ from devkit.server import free_port, running
 def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} not installed: .ci/run installs Debian's prometheus package")
+        pytest.fail(f"{name} not installed: devkit/prerequisites.sh installs Debian's prometheus package")
     return path
 
 
