@@ -5,6 +5,7 @@
 # and for development:
 #   make test-fast  tests/unit, tests/repo and tests/api (in-process HTTP): no Docker, no server process, no
 #                   Debian package beyond python3-venv; the models are built only when those on disk fail the gate
+#   make check      ruff and mypy over app/, devkit/, bench/, deploy/*.py and tests/ (config in pyproject.toml)
 # Every step says what it does and why before doing it.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -19,8 +20,9 @@ KEYS_FILE ?= .faceseal/api-keys.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PIP_QUIET ?= --quiet --disable-pip-version-check
+CHECK_PATHS := app devkit bench tests $(wildcard deploy/*.py)
 
-.PHONY: run test test-fast prerequisites venv build-env models dev-key image bench scale-demo clean
+.PHONY: run test test-fast check prerequisites venv build-env models dev-key image bench scale-demo clean
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	@echo "==> installing Python dependencies into $(VENV) (first run, or requirements/dev.lock or pyproject.toml changed; ~1 min)"
@@ -72,6 +74,12 @@ test: prerequisites
 test-fast: models
 	@echo "==> running tests/unit, tests/repo and tests/api (in-process; no Docker, no server process)"
 	$(VENV)/bin/python -m pytest tests/unit tests/repo tests/api
+
+check: venv
+	@echo "==> ruff: lint $(CHECK_PATHS)"
+	$(VENV)/bin/ruff check $(CHECK_PATHS)
+	@echo "==> mypy: type-check the same files (pydantic plugin)"
+	$(VENV)/bin/mypy $(CHECK_PATHS)
 
 # The sealed image, pushed to the loopback registry (left running: docker/registry.sh stop), signed and
 # pulled back through the signature policy; see README "Release and verify".

@@ -39,8 +39,7 @@ def _use_optimisation_level(level: str) -> None:
     """Sessions built at another graph optimisation level (bench only; the service always uses ALL)."""
     import onnxruntime as ort
 
-    import app.integrity.gate as gate
-    from app.integrity import runtime
+    from app.integrity import gate, runtime
 
     original = runtime.new_session
 
@@ -50,7 +49,7 @@ def _use_optimisation_level(level: str) -> None:
         options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         return ort.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
 
-    gate.new_session = new_session
+    gate.new_session = new_session  # type: ignore[attr-defined]  # this worker process's sessions only
 
 
 def score_everything(data: Path, policy: Path | None) -> dict[str, float | None]:
@@ -110,7 +109,8 @@ def main() -> None:
             command = [sys.executable, "-m", "bench.drift", "--data", str(args.data), "--worker", str(out)]
             command += ["--policy", str(args.policy)] if args.policy else []
             subprocess.run(command, cwd=REPO, env={**os.environ, **env}, check=True)  # nosec B603
-            return json.loads(out.read_text())
+            scores: dict[str, float | None] = json.loads(out.read_text())
+            return scores
 
         with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as workers:  # a process per setting
             runs = list(workers.map(run, range(len(SETTINGS)), SETTINGS.values()))

@@ -41,8 +41,8 @@ def main() -> None:
               f"{'RSS MiB before':>14} {'peak':>6} {'after':>6} {'after s':>7}")
         for row in rows:
             print(f"{row.name:<52} {show(row.expected):<24} {show(row.got):<24} {'PASS' if row.ok else 'FAIL':<6} "
-                  f"{row.latency_ms:7.0f} {row.healthz_p99_ms:11.1f} {row.rss_before_mib:14.0f} {row.rss_peak_mib:6.0f} "
-                  f"{row.rss_after_mib:6.0f} {row.settled_s:7.1f}")
+                  f"{row.latency_ms:7.0f} {row.healthz_p99_ms:11.1f} {row.rss_before_mib:14.0f} "
+                  f"{row.rss_peak_mib:6.0f} {row.rss_after_mib:6.0f} {row.settled_s:7.1f}")
         print(f"{sum(r.ok for r in rows)} passed, {sum(not r.ok for r in rows)} failed; "
               f"healthz p99 >= 100 ms: {[r.name for r in rows if not r.healthz_p99_ms < 100]}; "
               f"peak RSS >= 1.5 GiB: {[r.name for r in rows if not r.rss_peak_mib < 1536]}; "

@@ -31,4 +31,5 @@ def soak(server: Server, seconds: float, concurrency: int = 6) -> None:
     slope = np.polyfit(t[half:], rss[half:], 1)[0] * 60 if half >= 2 else float("nan")
     errors = sum(v for k, v in statuses.items() if not isinstance(k, int) or k >= 500)
     print(f"soak {seconds:.0f} s at c={concurrency}: {dict(statuses)}; 5xx or transport errors: {errors}")
-    print(f"RSS start {rss[0]:.0f} MiB, end {rss[-1]:.0f} MiB, max {rss.max():.0f} MiB; slope over second half {slope:+.2f} MiB/min")
+    print(f"RSS start {rss[0]:.0f} MiB, end {rss[-1]:.0f} MiB, max {rss.max():.0f} MiB; "
+          f"slope over second half {slope:+.2f} MiB/min")

@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -35,7 +36,7 @@ from devkit.proc import CLOCK_TICKS, cpu_seconds, rss_mib
 from devkit.server import running
 
 REQUESTED_CPUS = 2  # deploy/kubernetes/base/deployment.yaml: requests.cpu == limits.cpu == FACESEAL_LANES
-GAUGE = re.compile(r"^(faceseal_inflight_requests|faceseal_queue_depth) (\S+)$", re.M)
+GAUGE = re.compile(r"^(faceseal_inflight_requests|faceseal_queue_depth) (\S+)$", re.MULTILINE)
 
 
 async def sample_in_progress(metrics_url: str, stop: asyncio.Event, samples: list[float]) -> None:
@@ -47,7 +48,7 @@ async def sample_in_progress(metrics_url: str, stop: asyncio.Event, samples: lis
 
 
 async def open_loop(url: str, metrics_url: str, images: list[tuple[bytes, bytes]], rate: float,
-                    seconds: float, seed: int) -> dict[str, object]:
+                    seconds: float, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     statuses: Counter[int | str] = Counter()
     latencies: list[float] = []
@@ -108,7 +109,7 @@ def main() -> None:
               f"{capacity / cpu:.2f} verifies/s per busy core, RSS {rss_mib(pid):.0f} MiB, "
               f"non-200 {saturated['other'] or '-'}")
         own = os.getpid()
-        levels: dict[float, list[dict[str, object]]] = {fraction: [] for fraction in args.fractions}
+        levels: dict[float, list[dict[str, Any]]] = {fraction: [] for fraction in args.fractions}
         peak_rss = rss_mib(pid)
         for round_ in range(args.rounds):
             for index, fraction in enumerate(args.fractions):

@@ -44,11 +44,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from devkit.server import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACE = "faceseal"
@@ -63,12 +66,6 @@ PROBLEM_503 = ("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/pr
                '"detail":"no replica could answer; retry after Retry-After seconds","code":"upstream_unavailable"}\n')
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
@@ -81,6 +78,7 @@ def small_jpeg(path: Path, long_side: int = 640) -> bytes:
     import cv2
 
     image = cv2.imread(str(path))
+    assert image is not None, f"not an image: {path}"
     scale = long_side / max(image.shape[:2])
     resized = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
                          interpolation=cv2.INTER_AREA)
@@ -217,7 +215,7 @@ class Counts:
     """What each part of the demo measured (printed, and checked by check())."""
     requests: int = 0
     per_replica: dict[str, int] = field(default_factory=dict)
-    decisions: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str | None, int] = field(default_factory=dict)
     steady_failed: int = 0
     kill_in_flight: int = 0          # requests the killed replica was serving when it died
     kill_retried: int = 0            # requests HAProxy sent again (another replica) in the kill window
@@ -247,7 +245,7 @@ class Counts:
 
 
 class Demo:
-    def __init__(self, image: str, workdir: Path, clients: int = 3, log=print) -> None:
+    def __init__(self, image: str, workdir: Path, clients: int = 3, log: Callable[[str], None] = print) -> None:
         self.image, self.workdir, self.clients, self.log = image, workdir, clients, log
         self.run_id = f"{os.getpid()}-{random.randrange(16**6):06x}"
         self.replicas = [Replica(f"faceseal-{i}", free_port(), free_port()) for i in range(3)]
@@ -329,10 +327,11 @@ class Demo:
 
     # ----- Prometheus
 
-    def query(self, promql: str) -> list[dict]:
+    def query(self, promql: str) -> list[dict[str, Any]]:
         response = httpx.get(self.prometheus_url + "/api/v1/query", params={"query": promql}, timeout=10)
         response.raise_for_status()
-        return response.json()["data"]["result"]
+        result: list[dict[str, Any]] = response.json()["data"]["result"]
+        return result
 
     def by_pod(self, promql: str) -> dict[str, float]:
         return {r["metric"].get("pod", ""): float(r["value"][1]) for r in self.query(promql)}
@@ -344,7 +343,8 @@ class Demo:
 
         for tool in ("docker", "haproxy", "prometheus"):
             if shutil.which(tool) is None:
-                raise RuntimeError(f"{tool} not installed: devkit/prerequisites.sh installs Debian's docker.io, haproxy and prometheus")
+                raise RuntimeError(f"{tool} not installed: devkit/prerequisites.sh installs Debian's docker.io, "
+                                   "haproxy and prometheus")
         keys = self.workdir / "api-keys.json"
         self.key = create_key(keys, "scale-demo")
         keys.chmod(0o644)  # UID 10001 reads it, as the pod's Secret (0440, fsGroup 10001) allows
@@ -499,7 +499,7 @@ class Demo:
         state = state[1:]
         counts.tampered_exit_code, counts.tampered_restarts = int(state[0]), int(state[1])
         logs = docker("logs", self.tampered.container, check=False)
-        refusal = next((json.loads(line) for line in (logs.stdout + logs.stderr).splitlines()
+        refusal: dict[str, Any] = next((json.loads(line) for line in (logs.stdout + logs.stderr).splitlines()
                         if "integrity check failed" in line), {})
         counts.tampered_refusal = f"{refusal.get('model')} {refusal.get('check')}" if refusal else ""
         row = self.stats()[self.tampered.name]
@@ -588,7 +588,7 @@ def check(counts: Counts) -> list[str]:
 
 
 @contextlib.contextmanager
-def demo(image: str, clients: int = 3, log=print) -> Iterator[Demo]:
+def demo(image: str, clients: int = 3, log: Callable[[str], None] = print) -> Iterator[Demo]:
     with tempfile.TemporaryDirectory(prefix="faceseal-scale-") as tmp:
         os.chmod(tmp, 0o755)  # the containers' UID 10001 reads the keys file and the tampered model in it
         running = Demo(image, Path(tmp), clients, log)

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import cv2
@@ -70,7 +71,8 @@ def post_files(files: Parts) -> Callable[[str], Outcome]:
 
 
 def post_raw(body: bytes, content_type: str) -> Callable[[str], Outcome]:
-    return lambda url: _outcome(httpx.post(url + "/v1/verify", content=body, headers={"content-type": content_type}, timeout=60))
+    headers = {"content-type": content_type}
+    return lambda url: _outcome(httpx.post(url + "/v1/verify", content=body, headers=headers, timeout=60))
 
 
 def raw_multipart(filename: bytes) -> Callable[[str], Outcome]:
@@ -88,7 +90,8 @@ def png_bomb(side: int = 50_000) -> bytes:
     def chunk(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
     rows = zlib.compress(b"\x00" * (side * 3 + 1) * 8, 9)  # a few rows; the header promises 50000
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
 def jpeg_with_huge_exif() -> bytes:
@@ -147,8 +150,8 @@ def random_methods(_: str) -> Outcome:
         for path in ("/v1/verify", "/no-such-path"):  # the fixed labels they map to exist from here on
             raw_status(server.url, "PROBE", path)
         before = metric_series(server)
-        for _ in range(200):
-            token = "".join(rng.choice(TOKEN) for _ in range(rng.randint(1, 40)))
+        for _round in range(200):
+            token = "".join(rng.choice(TOKEN) for _letter in range(rng.randint(1, 40)))
             raw_status(server.url, token, rng.choice(["/v1/verify", "/" + token]))
         status = raw_status(server.url, "M" * 8000, "/v1/verify")
         return Outcome(status, f"series +{metric_series(server) - before}")
@@ -242,8 +245,9 @@ def idle_and_trickling(url: str, each: int = 150, within_s: float = 15) -> Outco
                 with contextlib.suppress(OSError):
                     conn.sendall(b"X-Trickle: 1\r\n")
             for key, _ in selector.select(timeout=1):
-                conn = key.fileobj
-                assert isinstance(conn, socket.socket)
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
+                conn = ready
                 try:
                     chunk = conn.recv(65536)
                 except OSError:
@@ -278,7 +282,8 @@ def docs_offline(url: str) -> Outcome:
 
 def json_with_unknown_field(body_bytes: int) -> bytes:
     """A valid verify in JSON plus an unknown field holding an array of ~body_bytes / 2 elements."""
-    valid = b'{"selfie": "' + base64.b64encode(SELFIE) + b'", "reference": "' + base64.b64encode(REFERENCE) + b'", "x": ['
+    valid = (b'{"selfie": "' + base64.b64encode(SELFIE) + b'", "reference": "' + base64.b64encode(REFERENCE)
+             + b'", "x": [')
     return valid + b"0," * ((body_bytes - len(valid)) // 2 - 1) + b"0]}"
 
 
@@ -302,7 +307,8 @@ def bodies_in_flight(count: int, image_bytes: int) -> Callable[[str], Outcome]:
     boundary = "faceseal-bodies"
     body = b"".join(b"--" + boundary.encode() + b'\r\nContent-Disposition: form-data; name="' + name + b'"; filename="'
                     + name + b'.jpg"\r\nContent-Type: image/jpeg\r\n\r\n' + padded(image, image_bytes) + b"\r\n"
-                    for name, image in ((b"selfie", SELFIE), (b"reference", REFERENCE))) + b"--" + boundary.encode() + b"--\r\n"
+                    for name, image in ((b"selfie", SELFIE), (b"reference", REFERENCE)))
+    body += b"--" + boundary.encode() + b"--\r\n"
     headers = {"content-type": "multipart/form-data; boundary=" + boundary}
 
     def send(url: str) -> Outcome:
@@ -331,37 +337,50 @@ def flat_png(side: int) -> bytes:
 def no_face(image: bytes, tile: int = 64) -> bytes:
     """The photo cut into tiles and shuffled: the same size and texture, no face."""
     rgb = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+    assert rgb is not None, "not an image"
     rows, cols = rgb.shape[0] // tile, rgb.shape[1] // tile
-    tiles = rgb[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile, 3).swapaxes(1, 2).reshape(-1, tile, tile, 3)
+    tiles = rgb[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile, 3).swapaxes(1, 2)
+    tiles = tiles.reshape(-1, tile, tile, 3)
     tiles = tiles[np.random.default_rng(0).permutation(len(tiles))]
     shuffled = tiles.reshape(rows, cols, tile, tile, 3).swapaxes(1, 2).reshape(rows * tile, cols * tile, 3)
     return cv2.imencode(".jpg", shuffled, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
 def frames(selfie: bytes, reference: bytes, count: int = 5, content_type: str = "image/jpeg") -> Parts:
-    return [("selfie", (f"s{i}", selfie, content_type)) for i in range(count)] + [("reference", ("r", reference, content_type))]
+    return ([("selfie", (f"s{i}", selfie, content_type)) for i in range(count)]
+            + [("reference", ("r", reference, content_type))])
 
 
 def attacks() -> list[Attack]:
     truncated = SELFIE[:600]
     flat = flat_png(6323)  # 40.0 MP, within the per-image limit
     return [
-        Attack("decompression bomb (50000x50000 PNG)", Outcome(413, "image_too_large"), post_files(_multipart(png_bomb()))),
+        Attack("decompression bomb (50000x50000 PNG)", Outcome(413, "image_too_large"),
+               post_files(_multipart(png_bomb()))),
         Attack("truncated JPEG", Outcome(422, "corrupt_image"), post_files(_multipart(truncated))),
-        Attack("polyglot: PNG magic over JPEG body", Outcome(422, "corrupt_image"), post_files(_multipart(b"\x89PNG\r\n\x1a\n" + SELFIE[8:]))),
+        Attack("polyglot: PNG magic over JPEG body", Outcome(422, "corrupt_image"),
+               post_files(_multipart(b"\x89PNG\r\n\x1a\n" + SELFIE[8:]))),
         Attack("zero-byte file", Outcome(422, "empty_image"), post_files(_multipart(b""))),
         Attack("huge EXIF (60 KB APP1)", Outcome(200, "-"), post_files(_multipart(jpeg_with_huge_exif()))),
-        Attack("lying part content-type (text/plain)", Outcome(200, "-"), post_files(_multipart(SELFIE, selfie_type="text/plain"))),
-        Attack("unsupported request media type", Outcome(415, "unsupported_media_type"), post_raw(b"<xml/>", "application/xml")),
-        Attack("base64 garbage", Outcome(400, "invalid_base64"), post_raw(b'{"selfie": "!!!", "reference": "AAAA"}', "application/json")),
-        Attack("base64 wrong padding", Outcome(400, "invalid_base64"), post_raw(b'{"selfie": "QUJD=", "reference": "AAAA"}', "application/json")),
-        Attack("deeply nested JSON (100000 levels)", Outcome(400, "malformed_json"), post_raw(b"[" * 100_000 + b"]" * 100_000, "application/json")),
-        Attack("huge JSON (30 MB)", Outcome(413, "body_too_large"), post_raw(b'{"selfie": "' + b"A" * 30_000_000 + b'"}', "application/json")),
-        Attack("many multipart parts (1000)", Outcome(400, "too_many_images"), post_files([("selfie", (f"{i}.jpg", b"x", "image/jpeg")) for i in range(1000)])),
+        Attack("lying part content-type (text/plain)", Outcome(200, "-"),
+               post_files(_multipart(SELFIE, selfie_type="text/plain"))),
+        Attack("unsupported request media type", Outcome(415, "unsupported_media_type"),
+               post_raw(b"<xml/>", "application/xml")),
+        Attack("base64 garbage", Outcome(400, "invalid_base64"),
+               post_raw(b'{"selfie": "!!!", "reference": "AAAA"}', "application/json")),
+        Attack("base64 wrong padding", Outcome(400, "invalid_base64"),
+               post_raw(b'{"selfie": "QUJD=", "reference": "AAAA"}', "application/json")),
+        Attack("deeply nested JSON (100000 levels)", Outcome(400, "malformed_json"),
+               post_raw(b"[" * 100_000 + b"]" * 100_000, "application/json")),
+        Attack("huge JSON (30 MB)", Outcome(413, "body_too_large"),
+               post_raw(b'{"selfie": "' + b"A" * 30_000_000 + b'"}', "application/json")),
+        Attack("many multipart parts (1000)", Outcome(400, "too_many_images"),
+               post_files([("selfie", (f"{i}.jpg", b"x", "image/jpeg")) for i in range(1000)])),
         Attack("slow body (stalls after 12 bytes)", Outcome(408, "body_timeout"), slow_body),
         Attack("non-UTF-8 filename", Outcome(200, "-"), raw_multipart(b"\xff\xfe\x80.jpg")),
         Attack("base64 JSON with a data: URL prefix", Outcome(200, "-"), post_raw(
-            b'{"selfie": "data:image/jpeg;base64,' + base64.b64encode(SELFIE) + b'", "reference": "' + base64.b64encode(REFERENCE) + b'"}', "application/json")),
+            b'{"selfie": "data:image/jpeg;base64,' + base64.b64encode(SELFIE) + b'", "reference": "'
+            + base64.b64encode(REFERENCE) + b'"}', "application/json")),
         Attack("overload burst (32 at once)", Outcome(429, "overloaded"), overload),
         *rows_1_2_9_10_12_13(),
         # Issue 13 rows 7, 8 and 11: head deadline and connection cap, request framing, /docs offline.
@@ -384,7 +403,8 @@ def attacks() -> list[Attack]:
           for w, h in ((1000, 1), (1, 1000), (3000, 3), (12000, 12))),
         Attack("5 frames + reference, 6323^2 flat PNGs", Outcome(413, "too_many_pixels"),
                post_files(frames(flat, flat, content_type="image/png"))),
-        Attack("selfie + reference, 6323^2 flat PNGs", Outcome(422, "blank_image"), post_files(frames(flat, flat, 1, "image/png"))),
+        Attack("selfie + reference, 6323^2 flat PNGs", Outcome(422, "blank_image"),
+               post_files(frames(flat, flat, 1, "image/png"))),
         Attack("5 frames + reference without a face", Outcome(200, "-"),
                post_files(frames(no_face(SELFIE), no_face(REFERENCE)))),
     ]
@@ -415,7 +435,7 @@ class HealthProbe:
                 if self._done.wait(0.02):
                     return
 
-    def __enter__(self) -> "HealthProbe":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

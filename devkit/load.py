@@ -4,11 +4,24 @@ import asyncio
 import csv
 import time
 from collections import Counter
+from typing import TypedDict
 
 import httpx
 import numpy as np
 
 from devkit.paths import DATA, VERIFY_IMAGES
+
+
+class Level(TypedDict):
+    """One concurrency level: requests answered 200, their rate and latency percentiles (ms), other answers."""
+
+    c: int
+    ok: int
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    other: dict[str, int]
 
 
 def pairs(limit: int = 12) -> list[tuple[bytes, bytes]]:
@@ -49,7 +62,7 @@ async def drive(url: str, images: list[tuple[bytes, bytes]], concurrency: int, d
     await asyncio.gather(*(client_loop(i) for i in range(concurrency)))
 
 
-async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> dict[str, object]:
+async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: int, duration: float) -> Level:
     latencies: list[float] = []
     statuses: Counter[int | str] = Counter()
     started = time.monotonic()
@@ -58,7 +71,8 @@ async def run_level(url: str, images: list[tuple[bytes, bytes]], concurrency: in
     values = np.array(latencies) if latencies else np.array([float("nan")])
     return {
         "c": concurrency, "ok": len(latencies), "rps": len(latencies) / elapsed,
-        "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)), "p99": float(np.percentile(values, 99)),
+        "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
+        "p99": float(np.percentile(values, 99)),
         "other": {str(k): v for k, v in statuses.items() if k != 200},
     }
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from devkit.server import free_port
 pytestmark = pytest.mark.docker
 
 
-def oci_config(bundle: Path, image: str, port: int) -> dict:
+def oci_config(bundle: Path, image: str, port: int) -> dict[str, Any]:
     """runsc's default spec with the image's entrypoint, environment, user and working directory."""
     subprocess.run(["runsc", "spec"], cwd=bundle, check=True)
     spec = json.loads((bundle / "config.json").read_text())

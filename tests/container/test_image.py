@@ -183,8 +183,8 @@ def test_sbom_names_every_file_kept_from_the_os_and_every_model(image: str, imag
 def test_sigterm_stops_cleanly(image: str) -> None:
     port = free_port()
     name = f"faceseal-stop-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "-e", "FACESEAL_AUTH_DISABLED=true", image,
-           "--host", "127.0.0.1", "--port", str(port))
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "-e", "FACESEAL_AUTH_DISABLED=true",
+           image, "--host", "127.0.0.1", "--port", str(port))
     try:
         wait_ready(f"http://127.0.0.1:{port}", name)
         docker("stop", "-t", "30", name)
@@ -272,7 +272,8 @@ def test_compose_runs_the_signed_release_by_digest(release: Release, tmp_path: P
     unpinned = subprocess.run([*compose, "config", "--quiet"], cwd=REPO, env=env, capture_output=True, text=True)
     assert unpinned.returncode != 0 and "FACESEAL_IMAGE" in unpinned.stderr
     # As the README says: the env file docker/release.sh wrote pins the image by digest.
-    compose = ["docker-compose", "--env-file", str(release.directory / "compose.env"), "--file", str(REPO / "compose.yaml")]
+    compose = ["docker-compose", "--env-file", str(release.directory / "compose.env"),
+               "--file", str(REPO / "compose.yaml")]
     try:
         up = subprocess.run([*compose, "up", "-d"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert up.returncode == 0, up.stderr

@@ -31,7 +31,8 @@ def pull_through_policy(release: Release, reference: str, into: Path) -> subproc
 def variant(registry: Registry, image: str, name: str) -> str:
     """The release image with one more label, pushed: the same files under a digest nobody signed."""
     tag = f"{registry.address}/faceseal:{name}"
-    build = subprocess.run(["docker", "build", "--quiet", "--tag", tag, "-"], input=f"FROM {image}\nLABEL variant={name}\n",
+    build = subprocess.run(["docker", "build", "--quiet", "--tag", tag, "-"],
+                           input=f"FROM {image}\nLABEL variant={name}\n",
                            env={**os.environ, "DOCKER_BUILDKIT": "0"}, capture_output=True, text=True, timeout=120)
     assert build.returncode == 0, build.stderr
     docker("push", tag)

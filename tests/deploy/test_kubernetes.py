@@ -183,7 +183,7 @@ def network_problems(docs: list[Doc]) -> list[str]:
         problems.append("the NetworkPolicy must select faceseal's pods")
     if sorted(spec.get("policyTypes", [])) != ["Egress", "Ingress"] or spec.get("egress"):
         problems.append("the NetworkPolicy must deny all egress")
-    by_port = {}
+    by_port: dict[object, list[Doc]] = {}
     for rule in spec.get("ingress", []):
         for port in rule.get("ports", [{}]):
             by_port.setdefault(port.get("port"), []).extend(rule.get("from", [{}]))
@@ -257,7 +257,7 @@ def test_production_namespace_enforces_the_restricted_pod_security_standard() ->
     assert one(docs, "HorizontalPodAutoscaler")["spec"]["maxReplicas"] >= 10
 
 
-def _pod(d: Doc) -> Doc:
+def _pod(d: list[Doc]) -> Doc:
     return one(d, "Deployment")["spec"]["template"]["spec"]
 
 

@@ -63,8 +63,9 @@ def test_eval_verify_without_a_scorable_pair_reports_null_and_says_why(tmp_path:
     (tmp_path / "pairs.csv").write_text("file_x,file_y,Decision\na.gif,b.bmp,Yes\na.gif,c.bmp,No\n")
     result = faceseal("eval", "verify", "--data", str(tmp_path), "--json", str(tmp_path / "r.json"))
     assert result.returncode == 0, result.stderr[-2000:]
-    strict = {"parse_constant": lambda token: pytest.fail(f"invalid JSON token {token}")}  # json.loads accepts NaN
-    report = json.loads((tmp_path / "r.json").read_text(), **strict)
+    def refuse(token: str) -> None:  # json.loads accepts NaN
+        pytest.fail(f"invalid JSON token {token}")
+    report = json.loads((tmp_path / "r.json").read_text(), parse_constant=refuse)
     pairs = report["sets"]["pairs"]
     assert (pairs["pairs"], pairs["genuine"], pairs["impostor"], pairs["pairs_with_detection_failure"]) == (2, 0, 0, 2)
     assert [pairs[metric] for metric in ("roc_auc", "eer", "tar_at_fmr_1e-2", "tar_at_fmr_1e-3")] == [None] * 4

@@ -1,4 +1,5 @@
-"""Wrong API keys on a real server, where uvicorn would take X-Forwarded-For from a local peer as the client's address: no header may stand in for the peer's address."""
+"""Wrong API keys on a real server, where uvicorn would take X-Forwarded-For from a local peer as the client's
+address: no header may stand in for the peer's address."""
 
 from pathlib import Path
 

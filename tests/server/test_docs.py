@@ -1,5 +1,6 @@
 """/docs in a real browser with no network: headless Chromium (Debian's package) renders Swagger UI from
-the files the service serves, under a CSP it does not violate; operators can turn /docs off (issue 13 row 11); it offers Authorize and locks each keyed operation."""
+the files the service serves, under a CSP it does not violate; operators can turn /docs off (issue 13 row 11);
+it offers Authorize and locks each keyed operation."""
 
 import shutil
 import subprocess  # nosec B404

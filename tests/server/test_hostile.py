@@ -42,5 +42,6 @@ def test_a_request_beyond_the_places_is_refused_before_its_body_is_read(tmp_path
             assert refused.headers["retry-after"] == "1"
             stalled.sendall(b"}")
             assert b" 400 " in stalled.recv(65536).split(b"\r\n", 1)[0]  # `{}`: read once it held the place
-        files = [("selfie", ("s.jpg", data_file(SELFIE), "image/jpeg")), ("reference", ("r.jpg", data_file(SELFIE), "image/jpeg"))]
+        files = [("selfie", ("s.jpg", data_file(SELFIE), "image/jpeg")),
+                 ("reference", ("r.jpg", data_file(SELFIE), "image/jpeg"))]
         assert httpx.post(server.url + "/v1/verify", files=files, timeout=60).status_code == 200

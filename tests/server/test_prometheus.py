@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ def tool(name: str) -> str:
     return path
 
 
-def query(url: str, promql: str) -> list[dict]:
+def query(url: str, promql: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{url}/api/v1/query", params={"query": promql}, timeout=10)
     response.raise_for_status()
     return response.json()["data"]["result"]
@@ -52,7 +53,8 @@ def test_prometheus_scrapes_requests_and_latency_quantile(tmp_path: Path) -> Non
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
-            requests, quantile = [], []
+            requests: list[dict[str, Any]] = []
+            quantile: list[dict[str, Any]] = []
             while time.monotonic() < deadline and not (requests and quantile):
                 time.sleep(1)
                 httpx.post(server.url + "/v1/verify", files=files, timeout=60)

@@ -18,7 +18,8 @@ def image(name: str) -> bytes:
 
 
 def verify(url: str) -> httpx.Response:
-    files = [("selfie", ("s.jpg", image("img1.jpg"), "image/jpeg")), ("reference", ("r.jpg", image("img2.jpg"), "image/jpeg"))]
+    files = [("selfie", ("s.jpg", image("img1.jpg"), "image/jpeg")),
+             ("reference", ("r.jpg", image("img2.jpg"), "image/jpeg"))]
     return httpx.post(url + "/v1/verify", files=files, timeout=60)
 
 

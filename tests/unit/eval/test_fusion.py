@@ -74,7 +74,8 @@ def test_the_fusion_that_generalises_is_chosen_and_weighs_the_informative_model(
 def test_leave_one_source_out_never_fits_on_the_held_out_source() -> None:
     samples = sources(np.random.default_rng(4))
     # Poison one source: its attacks score like bona fide faces. A fit that saw it would move live_from up.
-    poisoned = [synthetic("s2", False, 1.5, 0.0) if s.sample.group == "s2" and not s.sample.real else s for s in samples]
+    poisoned = [synthetic("s2", False, 1.5, 0.0) if s.sample.group == "s2" and not s.sample.real else s
+                for s in samples]
     fits = leave_one_source_out(poisoned, MODELS, 0.01, 0.05)
     clean = leave_one_source_out(samples, MODELS, 0.01, 0.05)
     assert fits["s2"] == clean["s2"]

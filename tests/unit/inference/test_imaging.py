@@ -52,7 +52,9 @@ def test_jpeg_pixels_are_exactly_opencvs_bgr_decode_reordered(work_side: int, bg
     noisy = np.random.default_rng(7).integers(0, 256, (90, 120, 3), dtype=np.uint8)
     payload = _pil_bytes(Image.fromarray(noisy), "JPEG", quality=90)
     limits = ImageLimits(LIMITS.max_bytes, LIMITS.max_pixels, LIMITS.max_side, work_side)
-    expected = cv2.cvtColor(cv2.imdecode(np.frombuffer(payload, np.uint8), bgr_flag), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imdecode(np.frombuffer(payload, np.uint8), bgr_flag)
+    assert bgr is not None
+    expected = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     assert np.array_equal(decode_image(payload, limits), expected)
 
 
@@ -80,7 +82,9 @@ def test_grayscale_alpha_sixteen_bit_and_cmyk_become_rgb() -> None:
 def _photo() -> np.ndarray:
     """A real dev photo (250x250 LFW portrait) as RGB."""
     portrait = data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0001.jpg")
-    return cv2.imdecode(np.frombuffer(portrait, np.uint8), cv2.IMREAD_COLOR_RGB)
+    rgb = cv2.imdecode(np.frombuffer(portrait, np.uint8), cv2.IMREAD_COLOR_RGB)
+    assert rgb is not None
+    return rgb
 
 
 def _with_alpha(rgb: np.ndarray, alpha: np.ndarray | int) -> bytes:
@@ -172,7 +176,8 @@ def test_byte_limit_is_checked_first() -> None:
 
 
 @hsettings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2048), st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF\x10\x00\x00\x00WEBPVP8 "]))
+@given(st.binary(max_size=2048),
+       st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF\x10\x00\x00\x00WEBPVP8 "]))
 def test_any_bytes_give_an_image_or_an_input_error(payload: bytes, prefix: bytes) -> None:
     try:
         image = decode_image(prefix + payload, LIMITS)

@@ -59,5 +59,6 @@ def test_liveness_crops_move_continuously_with_the_face_box() -> None:
     for crop in (reflect_pad_crop, shift_inside_crop):
         for start in (100.34995, 100.75495, 120.0):
             before = crop(image, _face([start, start, start + 90.3, start + 110.7]), scale=2.7, size=80)
-            after = crop(image, _face([start + 1e-4, start + 1e-4, start + 90.3001, start + 110.7001]), scale=2.7, size=80)
+            moved = _face([start + 1e-4, start + 1e-4, start + 90.3001, start + 110.7001])
+            after = crop(image, moved, scale=2.7, size=80)
             assert np.abs(before.astype(int) - after.astype(int)).max() <= 1, (crop.__name__, start)
