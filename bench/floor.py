@@ -63,13 +63,16 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
     trust = load_trust(settings.trust_file)
     sealed_sets = [open_sealed_set(settings.models_dir, trust, True, threads) for threads in thread_counts]
     selfie = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
+    assert selfie is not None, "dev image missing"
     h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
     rng = np.random.default_rng(0)
     detectors = [sealed.by_role("detector")[0] for sealed in sealed_sets]
     embedders = [sealed.by_role("embedder")[0] for sealed in sealed_sets]
     rows = [
-        (detectors[0].entry.name, f"1x3x{h}x{w}", timed(detectors, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
-        (embedders[0].entry.name, "1x160x160x3", timed(embedders, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
+        (detectors[0].entry.name, f"1x3x{h}x{w}",
+         timed(detectors, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
+        (embedders[0].entry.name, "1x160x160x3",
+         timed(embedders, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
     ]
     for models in zip(*(sealed.by_role("liveness") for sealed in sealed_sets), strict=True):
         side = models[0].entry.preprocessing.size[0]
@@ -77,7 +80,8 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
         rows.append((models[0].entry.name, f"1x3x{side}x{side}", timed(list(models), feed, runs), 1))
     floors = []
     for index, threads in enumerate(thread_counts):
-        print(f"\nonnxruntime intra-op threads per session: {threads}; runs: {runs} (interleaved with the other thread counts)")
+        print(f"\nonnxruntime intra-op threads per session: {threads}; runs: {runs} "
+              "(interleaved with the other thread counts)")
         print(f"{'model':<30} {'input':<16} {'p50 ms':>8} {'p95 ms':>8} {'x per verify':>13}")
         floor50 = floor95 = 0.0
         for name, shape, timings, count in rows:
@@ -156,7 +160,8 @@ def main() -> None:
     pipeline = pipeline_table(all_profiles(chosen_profiles(args.profiles), pairs()), args.rounds)
     decode_table(args.rounds)
     capacity = cores * 1000 / compute_floor
-    print(f"\nlatency floor ({cores} threads): {latency_floor:.1f} ms   compute floor (1 thread): {compute_floor:.1f} ms"
+    print(f"\nlatency floor ({cores} threads): {latency_floor:.1f} ms   "
+          f"compute floor (1 thread): {compute_floor:.1f} ms"
           f"   capacity: {cores} cores / compute floor = {capacity:.2f} verifies/s")
     print("pipeline ceiling = cores / pipeline CPU (no serving layer can do better with these images); decoding alone"
           " caps throughput at compute floor / (compute floor + decode); a perfect split of the pipeline over the cores"
@@ -164,7 +169,8 @@ def main() -> None:
     print(f"{'profile':<8} {'CPU ms':>7} {'ceiling/s':>10} {'x capacity':>11} {'decode cap':>11} {'split ms':>9}"
           f" {'x latency floor':>16}")
     for profile, (pipeline_cpu, decode) in pipeline.items():
-        print(f"{profile:<8} {pipeline_cpu:7.1f} {cores * 1000 / pipeline_cpu:10.2f} {compute_floor / pipeline_cpu:11.2f}"
+        print(f"{profile:<8} {pipeline_cpu:7.1f} {cores * 1000 / pipeline_cpu:10.2f} "
+              f"{compute_floor / pipeline_cpu:11.2f}"
               f" {compute_floor / (compute_floor + decode):11.2f} {pipeline_cpu / cores:9.1f}"
               f" {pipeline_cpu / cores / latency_floor:16.2f}")
     if FULL in pipeline:

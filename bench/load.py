@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench.profiles import PROFILES, add_profile_argument, all_profiles, chosen_profiles, mean_upload_kib
-from devkit.load import pairs, run_level
+from devkit.load import Level, pairs, run_level
 from devkit.proc import cpu_seconds, rss_mib
 from devkit.server import running
 
@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     images = all_profiles(chosen_profiles(args.profiles), pairs())
     pipeline_cpu_ms = dict(args.pipeline_cpu_ms)
-    results: dict[str, list[dict[str, object]]] = {profile: [] for profile in images}
+    results: dict[str, list[Level]] = {profile: [] for profile in images}
     with tempfile.TemporaryDirectory() as tmp, running(Path(tmp)) as server:
         pid = server.process.pid
         print(f"{'profile':<8} {'c':>3} {'ok':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu %':>6} "
@@ -56,13 +56,15 @@ def main() -> None:
                 results[profile].append(result)
                 print(f"{profile:<8} {level:>3} {result['ok']:>6} {result['rps']:7.2f} {result['p50']:8.1f} "
                       f"{result['p95']:8.1f} {result['p99']:8.1f} {cpu:6.0f} "
-                      f"{10 * cpu / (result['rps'] or float('nan')):10.1f} {rss_mib(pid):8.0f}  {result['other'] or '-'}")
+                      f"{10 * cpu / (result['rps'] or float('nan')):10.1f} {rss_mib(pid):8.0f}  "
+                      f"{result['other'] or '-'}")
     cores = os.cpu_count() or 1
     first_level = f"c={args.concurrency[0]}"
     print(f"\n{'profile':<8} {'KiB/image':>9} {'best req/s':>10} {'p50 ' + first_level:>9} {'p99 ' + first_level:>9}")
     for profile, levels in results.items():
         first, best = levels[0], max(r["rps"] for r in levels)
-        print(f"{profile:<8} {mean_upload_kib(images[profile]):9.0f} {best:10.2f} {first['p50']:9.1f} {first['p99']:9.1f}")
+        print(f"{profile:<8} {mean_upload_kib(images[profile]):9.0f} {best:10.2f} {first['p50']:9.1f} "
+              f"{first['p99']:9.1f}")
         if args.floor_ms:
             print(f"  p50(c={first['c']}) / latency floor = {first['p50'] / args.floor_ms:.2f}")
             print(f"  throughput(saturated) / (cores / latency floor) = {best / (cores * 1000 / args.floor_ms):.2f}")
@@ -71,7 +73,8 @@ def main() -> None:
                   f"{best / (cores * 1000 / args.compute_floor_ms):.2f}")
         if profile in pipeline_cpu_ms:
             kept = best / (cores * 1000 / pipeline_cpu_ms[profile])
-            print(f"  throughput(saturated) / (cores / pipeline CPU) = {kept:.2f}   (the share the serving layer keeps of"
+            print(f"  throughput(saturated) / (cores / pipeline CPU) = {kept:.2f}   "
+                  "(the share the serving layer keeps of"
                   f" what the pipeline allows; target >= {TARGET_SERVING_SHARE:.2f}:"
                   f" {'met' if kept >= TARGET_SERVING_SHARE else 'NOT met'})")
 

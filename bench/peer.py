@@ -90,6 +90,7 @@ class PeerWorker:
         environment = {**os.environ, **ONE_THREAD}
         self._process = subprocess.Popen(  # nosec B603: our own worker script, fixed argv
             [str(python), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
+        assert self._process.stdin is not None and self._process.stdout is not None  # both piped above
         self._requests, self._replies = self._process.stdin, self._process.stdout
 
     def verify(self, pair: Pair, samples: Samples | None) -> None:

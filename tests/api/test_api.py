@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import BaseModel
 
 from app import __version__
 from app.api.app import create_app
@@ -50,8 +51,8 @@ class Api:
         self.service, self.key, self.details_key = service, key, details_key
         self.app = create_app(service)
 
-    def call(self, method: str, path: str, key: str | None = "default", **kwargs: object) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}))  # type: ignore[arg-type]
+    def call(self, method: str, path: str, key: str | None = "default", **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
         if key:
             headers["Authorization"] = f"Bearer {self.key if key == 'default' else key}"
 
@@ -85,8 +86,13 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def audit_file(api: Api) -> Path:
+    assert api.service.settings.audit_log_file is not None
+    return Path(api.service.settings.audit_log_file)
+
+
 def last_audit(api: Api) -> dict[str, Any]:
-    return json.loads(Path(api.service.settings.audit_log_file).read_text().splitlines()[-1])
+    return json.loads(audit_file(api).read_text().splitlines()[-1])
 
 
 def measurements(node: object, path: str = "") -> Iterator[str]:
@@ -195,7 +201,7 @@ def test_a_key_granted_details_gets_the_numbers(api: Api, path: str) -> None:
 
 
 def test_the_audit_line_records_every_detail_for_a_default_key(api: Api) -> None:
-    fields = {"selfie": [image(SELFIE), image(SECOND_SELFIE)], "reference": image(REFERENCE)}
+    fields: dict[str, Any] = {"selfie": [image(SELFIE), image(SECOND_SELFIE)], "reference": image(REFERENCE)}
     response = api.call("POST", "/v1/verify", files=multipart(**fields))
     assert response.json()["details"] is None
     audit = last_audit(api)
@@ -245,7 +251,8 @@ def test_compare_states_a_match_and_claims_no_liveness(api: Api) -> None:
         (None, {"X-API-Key": "wrong"}, 403, "forbidden"),
     ],
 )
-def test_auth_rejections_are_problem_json(api: Api, key: str | None, headers: dict[str, str], status: int, code: str) -> None:
+def test_auth_rejections_are_problem_json(api: Api, key: str | None, headers: dict[str, str], status: int,
+                                          code: str) -> None:
     response = api.call("POST", "/v1/verify", key=key, headers=headers,
                         files=multipart(selfie=image(SELFIE), reference=image(REFERENCE)))
     assert response.status_code == status
@@ -260,7 +267,7 @@ def test_the_server_names_every_decision_and_audits_the_clients_id_beside_it(api
     ids = [answer.json()["request_id"] for answer in answers]
     assert len(set(ids)) == 2 and "order-42" not in ids
     assert [answer.headers["x-request-id"] for answer in answers] == ids
-    audit_lines = Path(api.service.settings.audit_log_file).read_text().splitlines()[-2:]
+    audit_lines = audit_file(api).read_text().splitlines()[-2:]
     assert [(a["request_id"], a["client_request_id"]) for a in map(json.loads, audit_lines)] == [
         (ids[0], "order-42"), (ids[1], "order-42")]
     api.call("POST", "/v1/compare", headers={"X-Request-ID": "not valid: " + "x" * 70}, files=files)
@@ -289,12 +296,13 @@ def test_x_api_key_header_is_accepted(api: Api) -> None:
           "data": {"preset": ["fmr_1e-2", "fmr_1e-4"]}}, 400, "malformed_request"),
         ({"content": b"plain", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
         ({"json": {"selfie": b64(b"GIF89a...."), "reference": b64(b"GIF89a")}}, 415, "unsupported_format"),
-        ({"json": {"selfie": b64(b"\xff\xd8\xff\xe0garbage"), "reference": b64(b"\xff\xd8\xff")}}, 422, "corrupt_image"),
+        ({"json": {"selfie": b64(b"\xff\xd8\xff\xe0garbage"), "reference": b64(b"\xff\xd8\xff")}}, 422,
+         "corrupt_image"),
         ({"json": {"selfie": b64(b"\xff\xd8\xff" + b"0" * 3_100_000), "reference": "AAAA"}}, 413, "image_too_large"),
         ({"content": b"0" * 9_000_000, "headers": {"content-type": "application/json"}}, 413, "body_too_large"),
     ],
 )
-def test_bad_requests_get_precise_problems(api: Api, kwargs: dict, status: int, code: str) -> None:
+def test_bad_requests_get_precise_problems(api: Api, kwargs: dict[str, Any], status: int, code: str) -> None:
     response = api.call("POST", "/v1/verify", **kwargs)
     assert (response.status_code, Problem.model_validate(response.json()).code) == (status, code), response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -304,6 +312,7 @@ def test_bad_requests_get_precise_problems(api: Api, kwargs: dict, status: int, 
 def test_a_transparent_selfie_is_refused_as_blank(api: Api) -> None:
     """Alpha 0 everywhere: a reviewer sees nothing, though the colour channels still hold a real selfie."""
     selfie = cv2.imdecode(np.frombuffer(image(SELFIE), np.uint8), cv2.IMREAD_REDUCED_COLOR_2)  # under the byte limit
+    assert selfie is not None
     transparent = cv2.imencode(".png", np.dstack([selfie, np.zeros(selfie.shape[:2], np.uint8)]))[1].tobytes()
     response = api.call("POST", "/v1/verify", files=multipart(selfie=transparent, reference=image(REFERENCE)))
     assert (response.status_code, response.json()["code"]) == (422, "blank_image"), response.text
@@ -383,15 +392,15 @@ def test_no_image_bytes_crops_or_embeddings_in_logs_or_responses(
     selfie, reference = image(SELFIE), image(REFERENCE)
     response = api.call("POST", "/v1/verify", json={"selfie": b64(selfie), "reference": b64(reference)})
     assert response.status_code == 200 and embeddings_seen
-    audit_file = Path(api.service.settings.audit_log_file)
-    texts = [response.text, audit_file.read_text(), "\n".join(r.getMessage() + json.dumps(getattr(r, "fields", {}), default=str) for r in caplog.records)]
+    logged = "\n".join(r.getMessage() + json.dumps(getattr(r, "fields", {}), default=str) for r in caplog.records)
+    texts = [response.text, audit_file(api).read_text(), logged]
     forbidden = [b64(selfie)[100:160], b64(reference)[100:160], selfie[200:240].hex()]
     for vector in np.concatenate(embeddings_seen):
         forbidden += [f"{value:.6f}"[:8] for value in vector[:4] if abs(value) > 0.01]
     for text in texts:
         for needle in forbidden:
             assert needle not in text
-    audit = json.loads(audit_file.read_text().splitlines()[-1])
+    audit = json.loads(audit_file(api).read_text().splitlines()[-1])
     from app.integrity.digests import sha256_bytes
 
     assert audit["inputs_sha256"] == {"selfie": [sha256_bytes(selfie)], "reference": [sha256_bytes(reference)]}
@@ -437,8 +446,8 @@ def test_openapi_documents_examples(api: Api) -> None:
     schemas = spec["components"]["schemas"]
     assert [e["decision"] for e in schemas["DecisionResponse"]["examples"]] == ["approve", "approve"]
     assert [e["decision"] for e in schemas["CompareResponse"]["examples"]] == ["match"]
-    examples = [(DecisionResponse, DECISION_EXAMPLE), (DecisionResponse, DETAILED_EXAMPLE),
-                (CompareResponse, COMPARE_EXAMPLE)]
+    examples: list[tuple[type[BaseModel], dict[str, Any]]] = [
+        (DecisionResponse, DECISION_EXAMPLE), (DecisionResponse, DETAILED_EXAMPLE), (CompareResponse, COMPARE_EXAMPLE)]
     for model, example in examples:  # every key of the answer, and no other
         assert model.model_validate(example).model_dump(mode="json") == example
     assert schemas["CompareResponse"]["properties"]["decision"]["$ref"] == "#/components/schemas/CompareDecision"

@@ -1,5 +1,7 @@
 """Property-based fuzzing of every endpoint from the OpenAPI schema: never a 5xx, always problem+json."""
 
+from typing import Any
+
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -35,7 +37,7 @@ def test_every_operation_survives_generated_requests(fuzz_app: FastAPI) -> None:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def run(case: schemathesis.Case) -> None:
+        def run(case: schemathesis.Case[Any]) -> None:
             check(case.call())
 
         run()

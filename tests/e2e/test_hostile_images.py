@@ -35,7 +35,8 @@ def test_any_geometry_gives_an_answer_or_a_clear_4xx(pipeline: Pipeline, geometr
         assert 400 <= error.status < 500, (geometry, error.code)
 
 
-def test_a_request_over_the_pixel_budget_is_refused_before_any_decoding(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_request_over_the_pixel_budget_is_refused_before_any_decoding(pipeline: Pipeline,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Six frames of 36 MP each pass the per-image limits; together they are 216 MP, over the 80 MP budget."""
     started: list[object] = []
     monkeypatch.setattr(pipeline.lanes, "submit", lambda *task: started.append(task))
@@ -55,7 +56,8 @@ def test_an_image_without_a_face_costs_a_bounded_number_of_detector_passes(
     """Small images get the padded retries for tight crops, larger ones the large pass instead, slivers neither."""
     sizes: list[int] = []
     detect = pipeline.finder.detector.detect
-    monkeypatch.setattr(pipeline.finder.detector, "detect", lambda rgb, long_side: sizes.append(long_side) or detect(rgb, long_side))
+    monkeypatch.setattr(pipeline.finder.detector, "detect",
+                        lambda rgb, long_side: sizes.append(long_side) or detect(rgb, long_side))
     ramp = np.add.outer((np.arange(height) % 97).astype(np.uint8), (np.arange(width) % 89).astype(np.uint8))
     assert pipeline.finder.find(np.dstack([ramp] * 3)) == [] and sizes == passes
 
@@ -69,7 +71,8 @@ def test_a_refused_frame_cancels_the_lane_tasks_its_request_queued(
     request.addfinalizer(one_lane.close)
     decoded: list[str] = []
     decode = one_lane.sides.images.decode
-    monkeypatch.setattr(one_lane.sides.images, "decode", lambda image, timings: decoded.append(image[0]) or decode(image, timings))
+    monkeypatch.setattr(one_lane.sides.images, "decode",
+                        lambda image, timings: decoded.append(image[0]) or decode(image, timings))
     face = data_file(SELFIE)
     with pytest.raises(InputError) as caught:
         one_lane.verify([flat_png(64), face, face, face, face], face)

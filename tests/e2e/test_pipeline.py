@@ -43,7 +43,8 @@ def test_impostor_pairs_are_rejected(pipeline: Pipeline, selfie: str, reference:
 
 @pytest.mark.parametrize("attack", ["paper", "screen"])
 @pytest.mark.parametrize("identity", IDENTITIES)
-def test_spoof_of_a_person_is_never_approved_against_their_real_photo(pipeline: Pipeline, attack: str, identity: str) -> None:
+def test_spoof_of_a_person_is_never_approved_against_their_real_photo(pipeline: Pipeline, attack: str,
+                                                                      identity: str) -> None:
     """These attacks are forehead-to-chin crops: too little image around the face to judge liveness, so the
     capture is sent back (a retake is not an acceptance) and no liveness verdict is given at all."""
     spoof = data_file(f"liveness-dev/print-screen-6/{attack}/{identity}.jpg")
@@ -61,12 +62,14 @@ def test_a_live_frame_of_someone_else_cannot_carry_a_spoof(pipeline: Pipeline, a
     original = data_file(f"liveness-dev/print-screen-6/original/{identity}.jpg")
     result = pipeline.verify([spoof, image("img1.jpg")], original)
     assert result.decision == "reject" and "frames_mismatch" in result.reasons
-    assert result.binding.consistent is False and result.binding.lowest_similarity < result.binding.threshold
+    assert result.binding.consistent is False and result.binding.lowest_similarity is not None
+    assert result.binding.lowest_similarity < result.binding.threshold
 
 
 def test_silentface_samples_liveness(pipeline: Pipeline) -> None:
+    samples = LIVENESS / "silentface-samples"
     verdicts = {
-        row["path"]: pipeline.check_liveness([(LIVENESS / "silentface-samples" / row["path"]).read_bytes()]).liveness.verdict
+        row["path"]: pipeline.check_liveness([(samples / row["path"]).read_bytes()]).liveness.verdict
         for row in csv.DictReader((LIVENESS / "silentface-samples" / "labels.csv").open())
     }
     assert verdicts == {"image_F1.jpg": "spoof", "image_F2.jpg": "spoof", "image_T1.jpg": "live"}
@@ -96,8 +99,7 @@ def test_exif_rotated_phone_photos_match_their_upright_pixels(pipeline: Pipeline
     """Decoding must honour EXIF: the raw sensor-orientation JPEG and an upright PNG agree exactly."""
     for name in ("image_T1.jpg", "image_F1.jpg"):
         raw = (LIVENESS / "silentface-samples" / name).read_bytes()
-        upright = Image.open(io.BytesIO(raw))
-        upright = upright.transpose(Image.Transpose.ROTATE_270)  # EXIF orientation 6
+        upright = Image.open(io.BytesIO(raw)).transpose(Image.Transpose.ROTATE_270)  # EXIF orientation 6
         buffer = io.BytesIO()
         upright.save(buffer, "PNG")
         with_exif, without = pipeline.check_liveness([raw]), pipeline.check_liveness([buffer.getvalue()])
@@ -155,6 +157,7 @@ def test_two_live_frames_of_the_same_person_are_approved_and_every_frame_is_matc
 def test_a_face_too_small_to_judge_is_a_retake_not_a_spoof(pipeline: Pipeline) -> None:
     """A real photo shrunk until the eyes are ~10 px apart: liveness is not judged on it at all."""
     rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    assert rgb is not None
     scale = 10 / 300  # img1's eyes are ~300 px apart
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     canvas = np.full((480, 640, 3), 128, np.uint8)
@@ -166,7 +169,9 @@ def test_a_face_too_small_to_judge_is_a_retake_not_a_spoof(pipeline: Pipeline) -
 
 def test_small_portrait_on_an_id_card_sized_photo_is_found_by_the_large_pass(pipeline: Pipeline) -> None:
     """An LFW portrait shrunk to ID-card-photo size (face ~40 px tall) on a 1800x1150 card-like canvas."""
-    portrait = cv2.imdecode(np.frombuffer(data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0001.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    photo = data_file("verify-dev/lfw10/Ariel_Sharon/Ariel_Sharon_0001.jpg")
+    portrait = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
+    assert portrait is not None
     card = np.full((1150, 1800, 3), 235, np.uint8)
     card[100:200, 1500:1600] = cv2.resize(portrait, (100, 100), interpolation=cv2.INTER_AREA)
     rgb = cv2.cvtColor(card, cv2.COLOR_BGR2RGB)

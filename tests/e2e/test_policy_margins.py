@@ -31,7 +31,8 @@ def pair_scores(pipeline: Pipeline) -> list[PairScores]:
     return evaluate_verify(pipeline, DATA / "verify-dev")[1]
 
 
-def test_no_liveness_sample_lies_within_the_margin_of_a_boundary(pipeline: Pipeline, liveness_scores: list[ScoredSample]) -> None:
+def test_no_liveness_sample_lies_within_the_margin_of_a_boundary(pipeline: Pipeline,
+                                                                  liveness_scores: list[ScoredSample]) -> None:
     point = pipeline.policy.liveness
     scores = np.array([s.score for s in liveness_scores if s.score is not None])
     assert scores.size > 700  # the valid captures of both sets were scored, not a handful

@@ -63,7 +63,9 @@ def test_the_detector_reads_its_outputs_by_name_not_by_their_order_in_the_lock(s
     (model,) = sealed.by_role("detector")
     reversed_outputs = dict(reversed(model.entry.preprocessing.outputs.items()))
     assert list(reversed_outputs) != list(model.entry.preprocessing.outputs)
-    rgb = cv2.cvtColor(cv2.imread(str(VERIFY_IMAGES / "img1.jpg")), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
+    assert bgr is not None
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     sealed_faces = FaceDetector(model.session, model.entry, 0.5).detect(rgb, 480)
     reordered_faces = FaceDetector(model.session, changed(model.entry, outputs=reversed_outputs), 0.5).detect(rgb, 480)
     assert len(sealed_faces) == 1

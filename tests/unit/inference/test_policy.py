@@ -74,7 +74,8 @@ def test_frames_are_bound_at_least_as_strictly_as_the_default_preset() -> None:
     assert policy.binding_threshold(presets["fmr_1e-3"]) == 0.58
 
 
-@pytest.mark.parametrize(("score", "verdict"), [(0.95, "live"), (0.6, "live"), (0.59, "uncertain"), (0.4, "uncertain"), (0.39, "spoof"), (0.0, "spoof")])
+@pytest.mark.parametrize(("score", "verdict"), [(0.95, "live"), (0.6, "live"), (0.59, "uncertain"), (0.4, "uncertain"),
+                                               (0.39, "spoof"), (0.0, "spoof")])
 def test_liveness_verdict_has_an_uncertain_band(score: float, verdict: str) -> None:
     assert Policy.from_bytes(POLICY).liveness_verdict(score) == verdict
 
@@ -84,7 +85,7 @@ def evidence(frames: list[tuple[list[str], str | None]], reference: list[str] | 
     return Evidence([p for p, _ in frames], reference or [], [v for _, v in frames], consistent, matched)  # type: ignore[misc]
 
 
-OK = ([], "live")
+OK: tuple[list[str], str | None] = ([], "live")
 
 
 @pytest.mark.parametrize(
@@ -107,7 +108,8 @@ OK = ([], "live")
         (evidence([OK, ([], "uncertain")], consistent=True, matched=True), ("retake", ["liveness_uncertain"])),
         # Frames of two people: reject, even when every frame is live and matches.
         (evidence([OK, OK], consistent=False, matched=True), ("reject", ["frames_mismatch"])),
-        (evidence([([], "spoof"), OK], consistent=False, matched=True), ("reject", ["spoof_suspected", "frames_mismatch"])),
+        (evidence([([], "spoof"), OK], consistent=False, matched=True),
+         ("reject", ["spoof_suspected", "frames_mismatch"])),
         (evidence([OK, OK], consistent=True, matched=True), ("approve", [])),
     ],
 )
