@@ -7,6 +7,7 @@ that could never have come out of `faceseal calibrate` (crossed bounds, unordere
 start the service even when signed.
 """
 
+import itertools
 import math
 import tomllib
 from dataclasses import dataclass
@@ -93,7 +94,7 @@ class MatchPoints(Strict):
         if self.margin < self.drift:
             raise ValueError("match margin must not be below the measured drift")
         ordered = sorted(self.presets.values(), key=lambda p: -p.fmr_target)
-        if any(a.threshold >= b.threshold for a, b in zip(ordered, ordered[1:])):
+        if any(a.threshold >= b.threshold for a, b in itertools.pairwise(ordered)):
             raise ValueError("match presets must have strictly higher thresholds for lower fmr targets")
         return self
 
