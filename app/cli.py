@@ -28,7 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def open_models(settings: Settings) -> SealedSet:
     if not settings.require_signature:
         _logger.warning("LOCK SIGNATURE CHECK DISABLED (FACESEAL_REQUIRE_SIGNATURE=false): development only")
-    return open_sealed_set(settings.models_dir, load_trust(settings.trust_file), settings.require_signature, settings.ort_threads)
+    trust = load_trust(settings.trust_file)
+    return open_sealed_set(settings.models_dir, trust, settings.require_signature, settings.ort_threads)
 
 
 def refused_settings(error: ValidationError) -> list[tuple[str, str]]:
@@ -223,7 +224,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from app.inference.policy import Policy
 
     draft = Policy.from_bytes(args.draft.read_bytes())
-    text = calibrate(_pipeline(args.draft), draft, args.verify_data, args.liveness_data, args.version, args.apcer, args.bpcer)
+    text = calibrate(_pipeline(args.draft), draft, args.verify_data, args.liveness_data, args.version, args.apcer,
+                     args.bpcer)
     args.out.write_text(text)
     print(text)
     print(f"written to {args.out}; seal it: faceseal models build --update-lock --signing-key KEY")
@@ -238,7 +240,8 @@ def parser() -> argparse.ArgumentParser:
     add_listen_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
-    models = commands.add_parser("models", help="build, verify and sign the sealed model set").add_subparsers(dest="action", required=True)
+    models = commands.add_parser("models", help="build, verify and sign the sealed model set").add_subparsers(
+        dest="action", required=True)
     build = models.add_parser("build", help="build every model from pinned sources (build environment)")
     build.add_argument("--models-dir", type=Path, help="where artifacts go (default: FACESEAL_MODELS_DIR or models/)")
     build.add_argument("--mirror", type=Path, help="folder of URL-pinned files (default: FACESEAL_MODEL_MIRROR)")

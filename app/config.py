@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     detector_long_side: int = Field(480, ge=128, le=2048)
     detector_large_side: int = Field(960, ge=256, le=4096, description="small-face pass, on images larger than it")
     detector_score: float = Field(0.5, gt=0, lt=1)
-    dominant_face_ratio: float = Field(0.4, gt=0, le=1, description="second face area / first above this = multiple_faces")
+    dominant_face_ratio: float = Field(0.4, gt=0, le=1,
+                                       description="second face area / first above this = multiple_faces")
 
     # Auth, metrics, logging
     api_keys_file: Path | None = None

@@ -17,7 +17,8 @@ class Problem(BaseModel):
     """An error answer: branch on `code` (stable); `detail` is for people and may change."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": f"urn:faceseal:problem:{ProblemCode.image_too_large}", "title": "Request Entity Too Large", "status": 413,
+        "type": f"urn:faceseal:problem:{ProblemCode.image_too_large}", "title": "Request Entity Too Large",
+        "status": 413,
         "detail": "selfie[0]: image is 50000x50000; limits are 12000 px a side and 40000000 pixels",
         "code": ProblemCode.image_too_large, "request_id": "79847e6753ce4b2ab9cadc89ebb4da13"}]})
 

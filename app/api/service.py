@@ -37,7 +37,8 @@ class Service:
     def start(cls, settings: Settings, sealed: SealedSet) -> "Service":
         if settings.api_keys_file is None and not settings.auth_disabled:
             raise ValueError("set FACESEAL_API_KEYS_FILE (or FACESEAL_AUTH_DISABLED=true for local development)")
-        keyring = KeyRing(load_keys(settings.api_keys_file)) if settings.api_keys_file and not settings.auth_disabled else None
+        keyring = (KeyRing(load_keys(settings.api_keys_file))
+                   if settings.api_keys_file and not settings.auth_disabled else None)
         is_sealed = sealed.signature_verified and not settings.development
         if not is_sealed:
             _logger.warning("NOT SEALED (development mode): every response and audit line says sealed=false")

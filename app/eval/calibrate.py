@@ -87,8 +87,10 @@ def policy_text(
     for name, target in FMR_PRESETS.items():
         clearance = draft.match.margin + draft.match.drift
         threshold = clear_of(every_pair, threshold_at_fmr(impostor, target), clearance, upwards=True)
-        measurable = "measured" if impostor.size * target >= 1 else "not measurable with this many impostors: above the highest seen"
-        lines += [*_toml_table(f'match.presets."{name}"', {"fmr_target": target, "threshold": threshold}), f"# {measurable}"]
+        measurable = ("measured" if impostor.size * target >= 1
+                      else "not measurable with this many impostors: above the highest seen")
+        preset: dict[str, object] = {"fmr_target": target, "threshold": threshold}
+        lines += [*_toml_table(f'match.presets."{name}"', preset), f"# {measurable}"]
     lines += _toml_table("liveness", {
         "fusion": "weighted_logit",
         "weights": fit.fusion.weights,

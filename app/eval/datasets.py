@@ -47,7 +47,8 @@ def identity_folder(folder: Path) -> PairSet:
 
 def verify_sets(root: Path) -> list[PairSet]:
     sets = [pair_list(path, root / "images") for path in sorted(root.glob("pairs*.csv"))]
-    sets += [identity_folder(labels.parent) for labels in sorted([*root.glob("labels.csv"), *root.glob("*/labels.csv")])]
+    labelled = sorted([*root.glob("labels.csv"), *root.glob("*/labels.csv")])
+    sets += [identity_folder(labels.parent) for labels in labelled]
     return sets
 
 
@@ -64,5 +65,6 @@ def liveness_samples(root: Path) -> list[LivenessSample]:
     samples = []
     for labels in sorted([*root.glob("labels.csv"), *root.glob("*/labels.csv")]):
         for row in _rows(labels):
-            samples.append(LivenessSample(labels.parent / row["path"], row["label"] == "real", row.get("attack_type", ""), labels.parent.name))
+            samples.append(LivenessSample(labels.parent / row["path"], row["label"] == "real",
+                                          row.get("attack_type", ""), labels.parent.name))
     return samples

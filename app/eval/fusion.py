@@ -99,12 +99,14 @@ def candidate_fusions(samples: Sequence[ScoredSample], models: Sequence[str]) ->
     weight = np.array([1.0 / counts[cell] for cell in cells])
     weight *= len(cells) / weight.sum()
     coefficients = fit_logistic(log_odds, labels, weight, L2_PENALTY)
-    logistic = Fusion("logistic", {m: float(c) for m, c in zip(models, coefficients[:-1], strict=True)}, float(coefficients[-1]))
+    weights = {m: float(c) for m, c in zip(models, coefficients[:-1], strict=True)}
+    logistic = Fusion("logistic", weights, float(coefficients[-1]))
     return [equal, logistic]
 
 
 def operating_points(
-    fusion: Fusion, samples: Sequence[ScoredSample], models: Sequence[str], apcer_target: float, bpcer_target: float, margin: float
+    fusion: Fusion, samples: Sequence[ScoredSample], models: Sequence[str], apcer_target: float, bpcer_target: float,
+    margin: float,
 ) -> LivenessFit:
     log_odds, labels = _matrix(samples, models)
     scores = fusion.scores(log_odds, models)

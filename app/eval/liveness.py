@@ -137,9 +137,11 @@ def format_table(report: dict[str, object]) -> str:
     entries = {**report["sources"], "POOLED": report["pooled"]}  # type: ignore[dict-item]
     for source, entry in entries.items():
         own, loso = entry["in_sample"], entry["leave_one_source_out"]
-        attacks = " ".join(f"{a}:{_cell(own['apcer'][a]).strip()}|{_cell(loso['apcer'][a]).strip()}" for a in own["apcer"])
+        attacks = " ".join(f"{a}:{_cell(own['apcer'][a]).strip()}|{_cell(loso['apcer'][a]).strip()}"
+                           for a in own["apcer"])
         rows.append(
             f"{source:<26} {own['bona_fide']:>4}/{own['attacks']:<5}  {attacks:<44} "
-            + " ".join(f"{_cell(own[k])}|{_cell(loso[k])}" for k in ("bpcer", "uncertain", "retake_bona_fide", "roc_auc"))
+            + " ".join(f"{_cell(own[k])}|{_cell(loso[k])}"
+                       for k in ("bpcer", "uncertain", "retake_bona_fide", "roc_auc"))
         )
     return "\n".join(rows)

@@ -74,7 +74,8 @@ def summarise(scores: PairScores, presets: dict[str, float]) -> dict[str, object
         "tar_at_fmr_1e-2": tar_at_fmr(g, i, 1e-2),
         "tar_at_fmr_1e-3": tar_at_fmr(g, i, 1e-3),
         "presets": {
-            name: dict(zip(("fmr", "fnmr"), rates(g, i, threshold), strict=True)) | {"threshold": threshold, "accuracy": accuracy(g, i, threshold)}
+            name: dict(zip(("fmr", "fnmr"), rates(g, i, threshold), strict=True))
+            | {"threshold": threshold, "accuracy": accuracy(g, i, threshold)}
             for name, threshold in presets.items()
         },
     }

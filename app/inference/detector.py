@@ -87,5 +87,6 @@ class FaceDetector:
         for index in nms(boxes, scores, NMS_IOU):
             box = boxes[index] / np.array([fx, fy, fx, fy])
             landmarks = np.stack([lm_x[index] / fx, lm_y[index] / fy], axis=1)
-            faces.append(Face(box=box.astype(np.float64), landmarks=landmarks.astype(np.float64), score=float(scores[index])))
+            faces.append(Face(box=box.astype(np.float64), landmarks=landmarks.astype(np.float64),
+                              score=float(scores[index])))
         return faces

@@ -41,4 +41,5 @@ class LivenessJudge:
         # A frame that could not be judged leaves the whole selfie unproven: never "live" overall.
         worst = "spoof" if "spoof" in verdicts else "live" if all(v == "live" for v in verdicts) else "uncertain"
         point = self._policy.liveness
-        return LivenessResult(worst, float(fused.min()), point.live_from, point.spoof_below, scores, verdicts, per_model)
+        return LivenessResult(worst, float(fused.min()), point.live_from, point.spoof_below, scores, verdicts,
+                              per_model)

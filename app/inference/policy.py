@@ -67,7 +67,8 @@ class CaptureRules(Strict):
 
     min_eye_distance_px: float = Field(gt=0, description="any face: below this it is too small to match")
     liveness_min_eye_distance_px: float = Field(gt=0, description="selfie frames: below this liveness cannot be judged")
-    min_context: float = Field(gt=0, le=1, description="share of the tightest liveness crop that must lie inside the image")
+    min_context: float = Field(gt=0, le=1,
+                               description="share of the tightest liveness crop that must lie inside the image")
     min_sharpness: float = Field(ge=0)
     min_brightness: float = Field(ge=0, le=255)
     max_brightness: float = Field(ge=0, le=255)
@@ -164,7 +165,8 @@ def decide(evidence: Evidence) -> tuple[Outcome, list[str]]:
         attack.append("frames_mismatch")
     if attack:
         return "reject", attack
-    problems = list(dict.fromkeys([p for frame in evidence.frame_problems for p in frame] + evidence.reference_problems))
+    frame_problems = [p for frame in evidence.frame_problems for p in frame]
+    problems = list(dict.fromkeys(frame_problems + evidence.reference_problems))
     if problems:
         return "retake", problems
     if evidence.matched is False:

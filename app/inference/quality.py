@@ -48,7 +48,8 @@ def context_share(face: Face, image_shape: tuple[int, ...], crop_scale: float) -
 
 
 def assess(
-    face: Face, aligned_rgb: np.ndarray, image_shape: tuple[int, ...], rules: CaptureRules, liveness_crop_scale: float | None
+    face: Face, aligned_rgb: np.ndarray, image_shape: tuple[int, ...], rules: CaptureRules,
+    liveness_crop_scale: float | None,
 ) -> QualityReport:
     """Measure the face; sharpness and brightness on the aligned crop so they are scale-free.
 

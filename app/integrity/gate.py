@@ -76,7 +76,8 @@ def _check_lock(models_dir: Path, trust: Trust, require_signature: bool) -> tupl
     except ValidationError as error:
         raise IntegrityError(LOCK_NAME, "schema", "a valid lock", f"{error.error_count()} errors") from None
     if lock.lock_version < trust.min_lock_version:
-        raise IntegrityError(LOCK_NAME, "lock_version (anti-downgrade)", f">= {trust.min_lock_version}", lock.lock_version)
+        raise IntegrityError(LOCK_NAME, "lock_version (anti-downgrade)", f">= {trust.min_lock_version}",
+                             lock.lock_version)
     return lock, lock_bytes, signature_verified
 
 
@@ -87,7 +88,8 @@ def _check_no_strangers(models_dir: Path, lock: ModelLock) -> None:
             raise IntegrityError(path.name, "listed in lock", sorted(known), "unknown model file")
 
 
-def _load_model(models_dir: Path, entry: ModelEntry, lock: ModelLock, threads: int, timings: dict[str, float]) -> LoadedModel:
+def _load_model(models_dir: Path, entry: ModelEntry, lock: ModelLock, threads: int,
+                timings: dict[str, float]) -> LoadedModel:
     started = time.perf_counter()
     data = _read(models_dir / entry.file, entry.name)
     digest = sha256_bytes(data)
