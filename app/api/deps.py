@@ -30,7 +30,8 @@ _logger = logging.getLogger("faceseal.auth")
 
 
 async def get_service(request: Request) -> Service:
-    return request.app.state.service
+    service: Service = request.app.state.service
+    return service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

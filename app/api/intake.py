@@ -86,7 +86,7 @@ class _Shape:
         if end - start > 64:  # no field name is this long: refused without building it
             raise unknown_field(self.body[start + 1 : start + 41].decode(errors="replace"))
         try:
-            name = json.loads(token.group())
+            name: str = json.loads(token.group())
         except ValueError:
             raise malformed() from None
         if name != PRESET and name not in self.counts:

@@ -33,7 +33,7 @@ SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer KEY`"},
     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "the same key as `X-API-Key`"},
 }
-KEYED = [{"bearer": []}, {"apiKey": []}]  # either one authenticates
+KEYED: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]  # either one authenticates
 # A valid 16x16 grey-gradient PNG: decodable, so "Try it out" gets a decision (retake: no_face), not a 415.
 EXAMPLE_IMAGE = ("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAAAAAA6mKC9AAAAE0lEQVQY02NkEEAFTAxoYGQJAAAIrwEQ5ll45AAAAABJRU5Er"
                  "kJggg==")

@@ -7,13 +7,14 @@ until it passes. Those numbers sit in `details`, which is null unless the API ke
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 from app.inference.lanes import Timings
-from app.inference.policy import Outcome, Policy, Verdict
+from app.inference.policy import Outcome, Policy
+from app.inference.policy import Verdict as VerdictValues
 from app.inference.quality import QualityReport
 from app.inference.results import (
     BindingResult,
@@ -30,7 +31,7 @@ from app.integrity.lockfile import ModelEntry
 # Named in the document, so a generated client has one type for each rather than one per field that uses it.
 Decision = TypeAliasType("Decision", Outcome)
 CompareDecision = TypeAliasType("CompareDecision", CompareOutcome)
-LivenessVerdict = TypeAliasType("Verdict", Verdict)
+Verdict = TypeAliasType("Verdict", VerdictValues)
 DETAILS = "scores, thresholds and face geometry; null unless the API key is granted details"
 TIMINGS = "milliseconds per stage summed over the images; images run side by side, so the sum exceeds wall time"
 
@@ -90,12 +91,12 @@ class MatchDetail(BaseModel):
 
 
 class LivenessOut(BaseModel):
-    verdict: LivenessVerdict = Field(
+    verdict: Verdict = Field(
         description="the worst frame's (one not judged counts as uncertain): a frame not judged live is never outvoted"
     )
-    frame_verdicts: list[LivenessVerdict | None] = Field(description="per selfie frame; null where the capture did "
-                                                                     "not allow liveness to be judged (its problems "
-                                                                     "say why)")
+    frame_verdicts: list[Verdict | None] = Field(description="per selfie frame; null where the capture did "
+                                                             "not allow liveness to be judged (its problems "
+                                                             "say why)")
 
     @classmethod
     def of(cls, liveness: LivenessResult) -> "LivenessOut":
@@ -198,7 +199,7 @@ class Stamp:
 POLICY_EXAMPLE = {"version": "2026.11.4", "digest": "4d19d81cf6edb037e2c705ba3b6b82fd523e1e13215d51bf538bf6a2e34d098a"}
 MODELS_EXAMPLE = [{"name": "centerface", "version": "1.0.0", "role": "detector",
                    "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}]
-DECISION_EXAMPLE = {
+DECISION_EXAMPLE: dict[str, Any] = {
     "request_id": "6711fe21e7db41689619366195b97031",
     "decision": "approve",
     "reasons": [],
@@ -213,7 +214,7 @@ DECISION_EXAMPLE = {
     "models": MODELS_EXAMPLE,
     "timings_ms": {"decode": 142.2, "detect": 190.55, "align": 11.45, "embed": 113.29, "liveness": 142.87},
 }
-DETAILS_EXAMPLE = {  # selfie = verify-dev img1.jpg + img5.jpg, reference = img2.jpg, policy 2026.11.4
+DETAILS_EXAMPLE: dict[str, Any] = {  # selfie = verify-dev img1.jpg + img5.jpg, reference = img2.jpg, policy 2026.11.4
     "match": {"score": 0.737987, "threshold": 0.58172050522995, "frame_scores": [0.737987, 0.882222]},
     "liveness": {"score": 0.919864, "live_from": 0.8241251154322238, "spoof_below": 0.715451645456574,
                  "frame_scores": [0.943457, 0.919864],
@@ -304,7 +305,7 @@ class CompareDetails(BaseModel):
                    faces=CompareFacesDetail(image1=FaceDetail.of(result.first), image2=FaceDetail.of(result.second)))
 
 
-COMPARE_EXAMPLE = {
+COMPARE_EXAMPLE: dict[str, Any] = {
     "request_id": "eaffa7c455844695958ef23aac9c733a",
     "decision": "match",
     "liveness_checked": False,

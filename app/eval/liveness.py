@@ -14,6 +14,7 @@ what it costs genuine users.
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,12 +130,12 @@ def _cell(value: object) -> str:
     return "   -  " if not isinstance(value, float) or np.isnan(value) else f"{value:6.3f}"
 
 
-def format_table(report: dict[str, object]) -> str:
+def format_table(report: dict[str, Any]) -> str:
     """Per source: in-sample | leave-one-source-out, APCER per attack type, BPCER, uncertain, retakes, AUC."""
     header = (f"{'source':<26} {'n real/att':>10}  {'APCER per attack type (in | loso)':<44} {'BPCER':>13} "
               f"{'uncertain':>13} {'retake real':>13} {'ROC-AUC':>13}")
     rows = [header]
-    entries = {**report["sources"], "POOLED": report["pooled"]}  # type: ignore[dict-item]
+    entries = {**report["sources"], "POOLED": report["pooled"]}
     for source, entry in entries.items():
         own, loso = entry["in_sample"], entry["leave_one_source_out"]
         attacks = " ".join(f"{a}:{_cell(own['apcer'][a]).strip()}|{_cell(loso['apcer'][a]).strip()}"

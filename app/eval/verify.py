@@ -37,7 +37,9 @@ def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | N
 
 
 def score_set(pair_set: PairSet, embeddings: dict[Path, np.ndarray | None]) -> PairScores:
-    genuine, impostor, failures = [], [], 0
+    genuine: list[float] = []
+    impostor: list[float] = []
+    failures = 0
     peer_scores: dict[str, tuple[list[float], list[float]]] = {}
     for pair in pair_set.pairs:
         first, second = embeddings[pair.first], embeddings[pair.second]

@@ -26,7 +26,8 @@ class FaceEmbedder:
         """(N, 512) L2-normalised embeddings for N aligned RGB 160x160 crops."""
         batch = (np.stack(crops).astype(np.float32) - self._mean) * self._inv_std
         (embeddings,) = self._session.run([self._output], {self._input: batch})
-        return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        normalised: np.ndarray = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        return normalised
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

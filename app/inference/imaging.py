@@ -11,6 +11,7 @@ to see (fully transparent, or one flat colour) is refused as `blank_image`.
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import cv2
 import numpy as np
@@ -135,7 +136,7 @@ def _decode_on_white(data: bytes) -> np.ndarray:
                 rgba = opened.convert("RGBA")
     except PILLOW_ERRORS:
         raise InputError(ProblemCode.corrupt_image, "image data could not be decoded") from None
-    if rgba.getextrema()[3][1] == 0:
+    if cast(tuple[tuple[int, int], ...], rgba.getextrema())[3][1] == 0:  # an RGBA image: (min, max) per band
         raise InputError(ProblemCode.blank_image, "image is fully transparent: no visible content")
     shown = Image.new("RGB", rgba.size, (255, 255, 255))
     shown.paste(rgba, mask=rgba)

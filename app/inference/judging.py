@@ -26,7 +26,7 @@ class LivenessJudge:
         judged = [i for i, (_, analysis) in enumerate(frames) if analysis.face and not analysis.problems]
         if not judged:
             return None
-        pairs = [(frames[i][0], frames[i][1].face) for i in judged]
+        pairs = [(frames[i][0], face) for i in judged if (face := frames[i][1].face)]  # every judged frame has one
         futures = {m.name: self._lanes.submit(self._score_with, m, pairs, timings) for m in self.ensemble.models}
         log_odds = {name: future.result() for name, future in futures.items()}
         fused = self.ensemble.fuse(log_odds)
@@ -39,7 +39,8 @@ class LivenessJudge:
             for name, values in log_odds.items():
                 per_model[name][frame] = float(values[position])
         # A frame that could not be judged leaves the whole selfie unproven: never "live" overall.
-        worst = "spoof" if "spoof" in verdicts else "live" if all(v == "live" for v in verdicts) else "uncertain"
+        worst: Verdict = ("spoof" if "spoof" in verdicts else "live" if all(v == "live" for v in verdicts)
+                          else "uncertain")
         point = self._policy.liveness
         return LivenessResult(worst, float(fused.min()), point.live_from, point.spoof_below, scores, verdicts,
                               per_model)

@@ -107,7 +107,8 @@ class LivenessModel:
         logits = logits.astype(np.float64)
         others = np.delete(logits, self._real, axis=1)
         peak = others.max(axis=1, keepdims=True)
-        return logits[:, self._real] - (peak[:, 0] + np.log(np.exp(others - peak).sum(axis=1)))
+        log_odds: np.ndarray = logits[:, self._real] - (peak[:, 0] + np.log(np.exp(others - peak).sum(axis=1)))
+        return log_odds
 
     def score(self, frames: list[tuple[np.ndarray, Face]], flip_average: bool) -> np.ndarray:
         """Log-odds of real per frame from this model's own crop of each frame's face, averaged with the
@@ -116,7 +117,8 @@ class LivenessModel:
         if not flip_average:
             return self.real_log_odds(crops)
         both = self.real_log_odds(crops + [crop[:, ::-1] for crop in crops])
-        return (both[: len(crops)] + both[len(crops) :]) / 2
+        averaged: np.ndarray = (both[: len(crops)] + both[len(crops) :]) / 2
+        return averaged
 
 
 def fused_real_probability(weights: Mapping[str, float], bias: float, log_odds: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -33,6 +33,7 @@ class SideExaminer:
 
     def embed(self, aligned: np.ndarray, timings: Timings) -> np.ndarray:
         with timings.stage("embed"):
+            embedding: np.ndarray
             (embedding,) = self._embedder.embed([aligned])
             return embedding
 

@@ -4,7 +4,7 @@ from app.inference.errors import InputError, ProblemCode
 from app.inference.inputs import selfie_labels
 from app.inference.lanes import Timings, cancelled_on_error
 from app.inference.matching import bind_frames, match
-from app.inference.policy import Evidence, Policy, Preset, decide
+from app.inference.policy import Evidence, Policy, Preset, Verdict, decide
 from app.inference.results import BindingResult, CompareOutcome, CompareResult, MatchResult, VerifyResult
 from app.inference.sides import Side, SideExaminer
 
@@ -19,7 +19,8 @@ def resolve_preset(policy: Policy, preset_name: str | None) -> tuple[str, Preset
 
 def _evidence(selfie: Side, reference_problems: list[str], binding: BindingResult,
               match_result: MatchResult | None) -> Evidence:
-    verdicts = selfie.liveness.frame_verdicts if selfie.liveness else [None] * len(selfie.analyses)
+    verdicts: list[Verdict | None] = (selfie.liveness.frame_verdicts if selfie.liveness
+                                      else [None] * len(selfie.analyses))
     return Evidence([a.problems for a in selfie.analyses], reference_problems, verdicts, binding.consistent,
                     match_result.matched if match_result else None)
 

@@ -5,6 +5,7 @@ from app.telemetry.metrics import DECISION_REASONS, DECISIONS, FACES_PER_IMAGE, 
 
 
 def observe_decision(route: str, result: VerifyResult | CompareResult) -> None:
+    outcome: str
     if isinstance(result, CompareResult):
         outcome, analyses = result.outcome, [result.first, result.second]
     else:
