@@ -3,7 +3,7 @@
 from enum import StrEnum, auto
 
 
-# The one list of problem codes: the OpenAPI `Problem.code` enum is made from it, and tests/e2e/test_openapi.py
+# The one list of problem codes: the OpenAPI `Problem.code` enum is made from it, and tests/api/test_openapi.py
 # holds it equal to the codes raised anywhere in app/ and to README's table. Its docstring is the enum's description.
 class ProblemCode(StrEnum):
     """Why a request was refused; stable, so branch on it (`detail` is for people and may change)."""
