@@ -1,7 +1,7 @@
 # faceseal entry points. The two that matter:
 #   make run        install, build + verify the sealed models, serve on http://127.0.0.1:8000
 #   make test       install what the suite needs (devkit/prerequisites.sh: Debian packages, a Docker engine;
-#                   as root), build + verify the models, run the whole test suite
+#                   as root), lint and type-check (make check), build + verify the models, run the whole suite
 # and for development:
 #   make test-fast  tests/unit, tests/repo and tests/api (in-process HTTP): no Docker, no server process, no
 #                   Debian package beyond python3-venv; the models are built only when those on disk fail the gate
@@ -65,9 +65,9 @@ run: models dev-key
 prerequisites:
 	@devkit/prerequisites.sh
 
-# The build environment too: tests/build rebuilds the models from scratch with it.
+# The build environment too: tests/build rebuilds the models from scratch with it. The checks first: seconds.
 test: prerequisites
-	@$(MAKE) --no-print-directory models build-env
+	@$(MAKE) --no-print-directory check models build-env
 	@echo "==> running the whole test suite (tests/README.md: every folder, Docker included; ~10 min on 2 cores)"
 	$(VENV)/bin/python -m pytest
 
@@ -82,14 +82,14 @@ check: venv
 	$(VENV)/bin/mypy $(CHECK_PATHS)
 
 # The sealed image, pushed to the loopback registry (left running: docker/registry.sh stop), signed and
-# pulled back through the signature policy; see README "Release and verify".
+# pulled back through the signature policy; see docs/OPERATIONS.md, "Release and verify".
 image: models
 	docker/registry.sh start
 	VENV=$(VENV) docker/build-image.sh
 	docker/release.sh
 
 # Three replicas of the signed release behind Debian's HAProxy, Prometheus scraping each, under a steady load:
-# one killed, all replaced one by one, a tampered one never ready (README "Run on Kubernetes"; ~2 minutes).
+# one killed, all replaced one by one, a tampered one never ready (docs/KUBERNETES.md; ~2 minutes).
 scale-demo: image
 	$(VENV)/bin/python -m deploy.scale --image "$$(sed -n 's/^FACESEAL_IMAGE=//p' build/release/compose.env)"
 
