@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     detector_long_side: int = Field(480, ge=128, le=2048)
     detector_large_side: int = Field(960, ge=256, le=4096, description="small-face pass, on images larger than it")
     detector_score: float = Field(0.5, gt=0, lt=1)
+    reference_detector_long_side: int = Field(320, ge=128, le=2048, description="YuNet's pass on a reference image")
+    reference_detector_score: float = Field(0.6, gt=0, lt=1,
+                                            description="YuNet's score; when no face reaches it, CenterFace searches")
     dominant_face_ratio: float = Field(0.4, gt=0, le=1,
                                        description="second face area / first above this = multiple_faces")
 

@@ -57,7 +57,7 @@ def score_everything(data: Path, policy: Path | None) -> dict[str, float | None]
     from app.config import Settings
     from app.eval.datasets import liveness_samples, verify_sets
     from app.eval.liveness import score_samples
-    from app.eval.verify import embed_all
+    from app.eval.verify import embed_all, routed
     from app.inference.options import pipeline_options
     from app.inference.pipeline import Pipeline
     from app.integrity.gate import open_sealed_set
@@ -75,10 +75,10 @@ def score_everything(data: Path, policy: Path | None) -> dict[str, float | None]
         for scored in score_samples(pipeline, liveness_samples(root)):
             scores[f"liveness:{scored.sample.path.relative_to(data)}"] = scored.score
     sets = verify_sets(data / "verify-dev")
-    embeddings = embed_all(pipeline, {p for s in sets for pair in s.pairs for p in (pair.first, pair.second)})
+    embeddings = embed_all(pipeline, {image for s in sets for pair in s.pairs for image in routed(pair)})
     for pair_set in sets:
         for pair in pair_set.pairs:
-            first, second = embeddings[pair.first], embeddings[pair.second]
+            first, second = (embeddings[image] for image in routed(pair))
             cosine = float(np.dot(first, second)) if first is not None and second is not None else None
             scores[f"verify:{pair_set.name}:{pair.first.name}:{pair.second.name}"] = cosine
     return scores

@@ -8,8 +8,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Pair:
-    first: Path
-    second: Path
+    first: Path  # matched as the selfie (app/eval/verify.py)
+    second: Path  # matched as the reference
     genuine: bool
     peers: dict[str, float]  # distances other systems reported for this pair (lower = more alike)
 

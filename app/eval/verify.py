@@ -1,4 +1,9 @@
-"""`faceseal eval verify`: match quality of the sealed pipeline on labelled pairs."""
+"""`faceseal eval verify`: match quality of the sealed pipeline on labelled pairs.
+
+Each pair is matched as the service matches a verify: its first image (`file_x`, or the earlier one in
+an identity folder's `labels.csv`) as the selfie, its second (`file_y`, the later one) as the reference,
+each face found by that side's detector route (app/inference/finding.py).
+"""
 
 import logging
 import math
@@ -7,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.eval.datasets import PairSet, verify_sets
+from app.eval.datasets import Pair, PairSet, verify_sets
+from app.inference.analysis import Kind
 from app.eval.metrics import accuracy, eer, rates, roc_auc, tar_at_fmr
 from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline
@@ -24,25 +30,33 @@ class PairScores:
     peers: dict[str, tuple[np.ndarray, np.ndarray]]  # peer -> (genuine, impostor) similarity = -distance
 
 
-def embed_all(pipeline: Pipeline, paths: set[Path]) -> dict[Path, np.ndarray | None]:
-    """One embedding per image (largest face), None where no face is found or the image is unusable."""
+Routed = tuple[Path, Kind]  # an image and the side it is matched as
 
-    def embedding(path: Path) -> np.ndarray | None:
+
+def routed(pair: Pair) -> tuple[Routed, Routed]:
+    """The pair's first image as a selfie, its second as a reference."""
+    return (pair.first, "selfie"), (pair.second, "reference")
+
+
+def embed_all(pipeline: Pipeline, images: set[Routed]) -> dict[Routed, np.ndarray | None]:
+    """One embedding per image and route (largest face), None where no face is found or the image is unusable."""
+
+    def embedding(path: Path, kind: Kind) -> np.ndarray | None:
         try:
-            return pipeline.embed_face(path.read_bytes(), path.name)
+            return pipeline.embed_face(path.read_bytes(), kind, path.name)
         except InputError:
             return None
 
-    return {path: embedding(path) for path in sorted(paths)}
+    return {image: embedding(*image) for image in sorted(images)}
 
 
-def score_set(pair_set: PairSet, embeddings: dict[Path, np.ndarray | None]) -> PairScores:
+def score_set(pair_set: PairSet, embeddings: dict[Routed, np.ndarray | None]) -> PairScores:
     genuine: list[float] = []
     impostor: list[float] = []
     failures = 0
     peer_scores: dict[str, tuple[list[float], list[float]]] = {}
     for pair in pair_set.pairs:
-        first, second = embeddings[pair.first], embeddings[pair.second]
+        first, second = (embeddings[image] for image in routed(pair))
         for peer, distance in pair.peers.items():
             peer_scores.setdefault(peer, ([], []))[0 if pair.genuine else 1].append(-distance)
         if first is None or second is None:
@@ -99,15 +113,17 @@ def warn_if_unscorable(scores: PairScores) -> None:
 
 def evaluate_verify(pipeline: Pipeline, root: Path) -> tuple[dict[str, object], list[PairScores]]:
     sets = verify_sets(root)
-    paths = {p for s in sets for pair in s.pairs for p in (pair.first, pair.second)}
-    embeddings = embed_all(pipeline, paths)
+    images = {image for s in sets for pair in s.pairs for image in routed(pair)}
+    embeddings = embed_all(pipeline, images)
     presets = {name: preset.threshold for name, preset in pipeline.policy.match.presets.items()}
     all_scores = [score_set(s, embeddings) for s in sets]
     for scores in all_scores:
         warn_if_unscorable(scores)
+    missing = [(str(path.relative_to(root)), kind) for (path, kind), e in embeddings.items() if e is None]
     report = {
-        "images": len(paths),
-        "images_without_face": sorted(str(p.relative_to(root)) for p, e in embeddings.items() if e is None),
+        "images": len({path for path, _ in images}),
+        "images_without_face": {kind: sorted(path for path, route in missing if route == kind)
+                                for kind in ("selfie", "reference")},
         "policy": {"version": pipeline.policy.version, "digest": pipeline.policy.digest},
         "sets": {s.name: summarise(s, presets) for s in all_scores},
     }

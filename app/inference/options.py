@@ -22,6 +22,8 @@ class PipelineOptions:
     detector_long_side: int
     detector_large_side: int
     detector_score: float
+    reference_detector_long_side: int
+    reference_detector_score: float
     dominant_face_ratio: float
 
 
@@ -36,5 +38,7 @@ def pipeline_options(settings: Settings, sealed: SealedSet) -> PipelineOptions:
         detector_long_side=settings.detector_long_side,
         detector_large_side=settings.detector_large_side,
         detector_score=settings.detector_score,
+        reference_detector_long_side=settings.reference_detector_long_side,
+        reference_detector_score=settings.reference_detector_score,
         dominant_face_ratio=settings.dominant_face_ratio,
     )

@@ -9,11 +9,11 @@ and offers the use cases (`usecases`) plus the one stage evaluation needs on its
 import numpy as np
 
 from app.inference import usecases
-from app.inference.analysis import FaceAnalyser
+from app.inference.analysis import FaceAnalyser, Kind
 from app.inference.detector import FaceDetector
 from app.inference.embedder import FaceEmbedder
 from app.inference.faces import Face
-from app.inference.finding import FaceFinder
+from app.inference.finding import FaceFinder, ReferenceFinder
 from app.inference.inputs import RequestImages
 from app.inference.judging import LivenessJudge
 from app.inference.lanes import Lanes, Timings
@@ -21,6 +21,7 @@ from app.inference.liveness import LivenessEnsemble, LivenessModel
 from app.inference.options import PipelineOptions
 from app.inference.results import CompareResult, VerifyResult
 from app.inference.sides import SideExaminer
+from app.inference.yunet import YuNetDetector
 from app.integrity.gate import SealedSet
 
 
@@ -28,17 +29,22 @@ class Pipeline:
     def __init__(self, sealed: SealedSet, options: PipelineOptions) -> None:
         """The sessions and model contracts come from `sealed`; everything else from `options`."""
         (detector,), (embedder,) = sealed.by_role("detector"), sealed.by_role("embedder")
+        (reference_detector,) = sealed.by_role("reference-detector")
         self.options = options
         self.policy = options.policy
         self.lanes = Lanes(options.lanes)
         self.finder = FaceFinder(FaceDetector(detector.session, detector.entry, options.detector_score),
                                  options.detector_long_side, options.detector_large_side)
+        self.reference_finder = ReferenceFinder(
+            YuNetDetector(reference_detector.session, reference_detector.entry, options.reference_detector_score),
+            options.reference_detector_long_side, self.finder,
+        )
         self.embedder = FaceEmbedder(embedder.session, embedder.entry)
         self.liveness = LivenessEnsemble(
             [LivenessModel(m.session, m.entry) for m in sealed.by_role("liveness")], self.policy.liveness
         )
-        analyser = FaceAnalyser(self.finder, self.policy.capture, options.dominant_face_ratio,
-                                self.liveness.tightest_crop_scale)
+        analyser = FaceAnalyser({"selfie": self.finder, "reference": self.reference_finder}, self.policy.capture,
+                                options.dominant_face_ratio, self.liveness.tightest_crop_scale)
         self.sides = SideExaminer(RequestImages(options.image_limits, options.max_request_pixels), analyser,
                                   self.embedder, LivenessJudge(self.liveness, self.policy, self.lanes), self.lanes)
 
@@ -47,6 +53,7 @@ class Pipeline:
         size = self.finder.long_side
         blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
         self.finder.detector.detect(blank, size)
+        self.reference_finder.detector.detect(blank, self.reference_finder.long_side)
         self.embedder.embed([blank[:160, :160]])
         face = Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0)
         for model in self.liveness.models:
@@ -65,9 +72,10 @@ class Pipeline:
     def compare(self, image1: bytes, image2: bytes, preset: str | None = None) -> CompareResult:
         return usecases.compare(self.sides, self.policy, image1, image2, preset)
 
-    def embed_face(self, image: bytes, label: str = "image") -> np.ndarray | None:
-        """The embedding of an image's largest face, whatever its capture quality, in the calling thread;
-        None when it has no face. For evaluation, which scores every pair of a set from one embedding per
-        image. Raises `InputError` for an image the service would refuse."""
+    def embed_face(self, image: bytes, kind: Kind, label: str = "image") -> np.ndarray | None:
+        """The embedding of an image's largest face found by the `kind`'s detector route, whatever its
+        capture quality, in the calling thread; None when it has no face. For evaluation, which scores
+        every pair of a set from one embedding per image and route. Raises `InputError` for an image the
+        service would refuse."""
         (checked,) = self.sides.images.check_all([(label, image)])
-        return self.sides.examine_reference(checked, Timings()).embeddings[0]
+        return self.sides.embed_largest(checked, kind, Timings())

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.inference.analysis import FaceAnalyser, Frame
+from app.inference.alignment import align
+from app.inference.analysis import FaceAnalyser, Frame, Kind
 from app.inference.embedder import FaceEmbedder
 from app.inference.inputs import Labelled, RequestImages
 from app.inference.judging import LivenessJudge
@@ -41,6 +42,14 @@ class SideExaminer:
         """A reference image decoded, its face found and embedded (whatever its quality); one lane task."""
         analysis = self._analyser.analyse(self.images.decode(image, timings), "reference", timings)
         return Side([analysis], [self.embed(analysis.aligned, timings) if analysis.aligned is not None else None])
+
+    def embed_largest(self, image: Labelled, kind: Kind, timings: Timings) -> np.ndarray | None:
+        """The embedding of an image's largest face found by the kind's detector route, whatever its capture
+        (a selfie's one-face rule included); None when it has no face. For evaluation, which matches each
+        pair's first image as a selfie and its second as a reference."""
+        rgb = self.images.decode(image, timings)
+        faces = self._analyser.find(rgb, kind, timings)
+        return self.embed(align(rgb, faces[0].landmarks), timings) if faces else None
 
     def start_reference(self, image: Labelled, timings: Timings) -> Future[Side]:
         return self._lanes.submit(self.examine_reference, image, timings)

@@ -131,7 +131,7 @@ def open_sealed_set(models_dir: Path, trust: Trust, require_signature: bool, thr
         raise IntegrityError(lock.policy.file, "sha256", lock.policy.sha256, sha256_bytes(policy_bytes))
     timings["lock_and_signature"] = time.perf_counter() - started
     models = {entry.name: _load_model(models_dir, entry, lock, threads, timings) for entry in lock.models}
-    required: tuple[tuple[Role, int], ...] = (("detector", 1), ("embedder", 1))
+    required: tuple[tuple[Role, int], ...] = (("detector", 1), ("reference-detector", 1), ("embedder", 1))
     for role, count in required:
         if len(lock.by_role(role)) != count:
             raise IntegrityError(LOCK_NAME, f"{role} models", count, len(lock.by_role(role)))

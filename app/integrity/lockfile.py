@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from app.integrity.kat import KnownAnswer
 
-Role = Literal["detector", "embedder", "liveness"]
+# "detector" finds the selfie's faces (and a reference's when the "reference-detector" finds none).
+Role = Literal["detector", "reference-detector", "embedder", "liveness"]
 
 
 class Strict(BaseModel):

@@ -30,6 +30,18 @@ def centerface_dynamic_shapes(source: bytes) -> bytes:
     return canonical_bytes(model)
 
 
+def yunet_dynamic_shapes(source: bytes) -> bytes:
+    """Make YuNet's height and width dynamic (its Reshapes already use -1, so only the declared shapes fix
+    640x640); batch stays 1. Each head is [1, cells at its stride, channels]."""
+    model = onnx.load_from_string(source)
+    heads = {}
+    for output in model.graph.output:
+        kind, stride = output.name.split("_")  # cls_8, obj_16, bbox_32, kps_8 ...
+        heads[output.name] = [1, f"n{stride}", output.type.tensor_type.shape.dim[2].dim_value]
+    model = update_inputs_outputs_dims(model, {"input": [1, 3, "H", "W"]}, heads)
+    return canonical_bytes(model)
+
+
 def tf_graphdef_to_onnx(source: bytes) -> bytes:
     """Convert the FaceNet frozen TensorFlow graph with tf2onnx (opset 17), then canonicalise."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -77,6 +89,7 @@ def none(source: bytes) -> bytes:
 
 TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
     "centerface_dynamic_shapes": centerface_dynamic_shapes,
+    "yunet_dynamic_shapes": yunet_dynamic_shapes,
     "tf_graphdef_to_onnx": tf_graphdef_to_onnx,
     "torch_state_dict_to_onnx": torch_state_dict_to_onnx,
     "none": none,
