@@ -1,1 +1,1 @@
-r4hNflrdzjIAXPj5DRsv6MHItP2/dDL7vVF/f2oEpY1ngIAzNvusqdJVo+DOVH/onTeNVSxUv3GJWembqL2SDg==
+SuWgp+rOFePrJ+HkyaCRuH4tIUTvkn6aYQ1sRQ8eW7/FdBWyubZ9UARcD8cplVtZZfOXpnRDCLd1l1awSN7iDg==
