@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 
 from app.inference.errors import InputError
+from app.inference.faces import Face
+from app.inference.lanes import Timings
 from app.inference.pipeline import Pipeline
 from app.inference.results import VerifyResult
 from app.integrity.gate import SealedSet
@@ -219,3 +221,38 @@ def test_a_closed_pipeline_takes_no_more_work(pipeline: Pipeline, sealed: Sealed
     closed.close()
     with pytest.raises(RuntimeError, match="shutdown"):
         closed.verify([image("img1.jpg")], image("img2.jpg"))
+
+
+def decoded(pipeline: Pipeline, data: bytes) -> np.ndarray:
+    """The pixels the pipeline's own decoding gives (EXIF, work side), to compare faces found on them."""
+    (checked,) = pipeline.sides.images.check_all([("image", data)])
+    return pipeline.sides.images.decode(checked, Timings())
+
+
+def same_face(a: Face | None, b: Face) -> bool:
+    return a is not None and a.box.tolist() == b.box.tolist() and a.landmarks.tolist() == b.landmarks.tolist()
+
+
+def test_a_verify_finds_the_selfie_with_centerface_and_the_reference_with_yunet(pipeline: Pipeline) -> None:
+    """The same photo on both sides: the selfie's face is CenterFace's search result (the boxes liveness is
+    calibrated on), the reference's is YuNet's single pass at 320 px."""
+    rgb = decoded(pipeline, image("img1.jpg"))
+    result = pipeline.verify([image("img1.jpg")], image("img1.jpg"))
+    (centerface,), (yunet,) = pipeline.finder.find(rgb), pipeline.reference_finder.detector.detect(rgb, 320)
+    assert same_face(result.selfie[0].face, centerface) and same_face(result.reference.face, yunet)
+    assert not same_face(result.selfie[0].face, yunet)  # the two routes really differ
+
+
+def test_a_reference_yunet_misses_still_gets_centerfaces_face(pipeline: Pipeline) -> None:
+    """A real bona fide webcam photo (benchmark-298, 360x211) in which YuNet at 320 px finds no face above
+    its score and CenterFace's first pass finds one: as a verify reference and as either compare image it
+    gets exactly CenterFace's face, and its quality is assessed as before."""
+    data = data_file("liveness-dev/benchmark-298/real/14744_person.jpg")
+    rgb = decoded(pipeline, data)
+    assert pipeline.reference_finder.detector.detect(rgb, 320) == []
+    (centerface,) = pipeline.finder.find(rgb)
+    verified = pipeline.verify([image("img1.jpg")], data)
+    compared = pipeline.compare(data, data)
+    for analysis in (verified.reference, compared.first, compared.second):
+        assert analysis.faces_found == 1 and same_face(analysis.face, centerface) and analysis.quality is not None
+    assert compared.outcome == "match"

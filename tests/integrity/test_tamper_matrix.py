@@ -27,7 +27,7 @@ def refused(copy: SealedCopy) -> IntegrityError:
 def test_clean_copy_opens_with_signature_and_known_answers(sealed_copy: SealedCopy) -> None:
     sealed = open_copy(sealed_copy)
     assert sealed.signature_verified and list(sealed.models) == MODEL_NAMES
-    assert {m.entry.role for m in sealed.models.values()} == {"detector", "embedder", "liveness"}
+    assert {m.entry.role for m in sealed.models.values()} == {"detector", "reference-detector", "embedder", "liveness"}
     assert set(sealed.timings_s) == {"lock_and_signature", "read_and_hash", "create_sessions", "known_answer"}
 
 

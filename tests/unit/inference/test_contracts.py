@@ -13,12 +13,14 @@ from app.inference.contract import ContractError
 from app.inference.detector import FaceDetector
 from app.inference.embedder import FaceEmbedder
 from app.inference.liveness import LivenessModel
+from app.inference.yunet import YuNetDetector
 from app.integrity.gate import LoadedModel, SealedSet
 from app.integrity.lockfile import ModelEntry
 from devkit.paths import VERIFY_IMAGES
 
 WRAPPERS: dict[str, Callable[[LoadedModel, ModelEntry], object]] = {
     "detector": lambda model, entry: FaceDetector(model.session, entry, 0.5),
+    "reference-detector": lambda model, entry: YuNetDetector(model.session, entry, 0.6),
     "embedder": lambda model, entry: FaceEmbedder(model.session, entry),
     "liveness": lambda model, entry: LivenessModel(model.session, entry),
 }
@@ -38,6 +40,15 @@ def changed(entry: ModelEntry, **fields: object) -> ModelEntry:
         ("detector", "size", [640, 640]),
         ("detector", "input_name", "input"),
         ("detector", "outputs", {"537": "heatmap", "538": "box size", "539": "offset", "541": "landmarks"}),
+        ("reference-detector", "layout", "NHWC"),
+        ("reference-detector", "colour", "RGB"),
+        ("reference-detector", "mean", 127.5),
+        ("reference-detector", "std", 255.0),
+        ("reference-detector", "size", [320, 320]),
+        ("reference-detector", "crop_scale", 1.5),
+        ("reference-detector", "input_name", "input.1"),
+        ("reference-detector", "outputs", {**{f"{h}_{s}": h for h in ("cls", "obj", "bbox") for s in (8, 16, 32)},
+                                           "kps_8": "kps", "kps_16": "kps", "landmarks_32": "kps"}),
         ("embedder", "colour", "BGR"),
         ("embedder", "layout", "NCHW"),
         ("embedder", "size", [112, 112]),
@@ -68,6 +79,17 @@ def test_the_detector_reads_its_outputs_by_name_not_by_their_order_in_the_lock(s
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     sealed_faces = FaceDetector(model.session, model.entry, 0.5).detect(rgb, 480)
     reordered_faces = FaceDetector(model.session, changed(model.entry, outputs=reversed_outputs), 0.5).detect(rgb, 480)
+    assert len(sealed_faces) == 1
+    assert [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in reordered_faces] == \
+        [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in sealed_faces]
+
+
+def test_yunet_reads_its_outputs_by_name_not_by_their_order_in_the_lock(sealed: SealedSet) -> None:
+    (model,) = sealed.by_role("reference-detector")
+    reversed_outputs = dict(reversed(model.entry.preprocessing.outputs.items()))
+    rgb = cv2.cvtColor(cv2.imread(str(VERIFY_IMAGES / "img1.jpg")), cv2.COLOR_BGR2RGB)
+    sealed_faces = YuNetDetector(model.session, model.entry, 0.6).detect(rgb, 320)
+    reordered_faces = YuNetDetector(model.session, changed(model.entry, outputs=reversed_outputs), 0.6).detect(rgb, 320)
     assert len(sealed_faces) == 1
     assert [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in reordered_faces] == \
         [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in sealed_faces]
