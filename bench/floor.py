@@ -2,10 +2,10 @@
 
     python -m bench.floor [--runs 100] [--rounds 3] [--profile full|1280|640 ...]
 
-Floor of one verify = 2 detector passes + 2 single-face embeddings + one crop per liveness model
-(the runs the service makes), one after another. Measured twice, the runs interleaved: with every
-core on each operator (the latency floor, the fastest one verify can be if its models run in
-sequence) and with one thread (the compute floor: core-seconds per verify, so cores / compute floor
+Floor of one verify = a CenterFace pass (the selfie) + a YuNet pass (the reference) + 2 single-face
+embeddings + one crop per liveness model (the runs the service makes), one after another. Measured
+twice, the runs interleaved: with every core on each operator (the latency floor, the fastest one
+verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds per verify, so cores / compute floor
 is the most verifies per second the machine can do).
 
 Then the whole pipeline (decode to decision, no HTTP) on one core over bench.load's image pairs in
@@ -67,10 +67,14 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
     h, w = detector_shape(selfie.shape[1], selfie.shape[0], settings.detector_long_side)
     rng = np.random.default_rng(0)
     detectors = [sealed.by_role("detector")[0] for sealed in sealed_sets]
+    reference_detectors = [sealed.by_role("reference-detector")[0] for sealed in sealed_sets]
+    rh, rw = detector_shape(selfie.shape[1], selfie.shape[0], settings.reference_detector_long_side)
     embedders = [sealed.by_role("embedder")[0] for sealed in sealed_sets]
     rows = [
         (detectors[0].entry.name, f"1x3x{h}x{w}",
-         timed(detectors, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 2),
+         timed(detectors, rng.uniform(0, 255, (1, 3, h, w)).astype(np.float32), runs), 1),
+        (reference_detectors[0].entry.name, f"1x3x{rh}x{rw}",
+         timed(reference_detectors, rng.uniform(0, 255, (1, 3, rh, rw)).astype(np.float32), runs), 1),
         (embedders[0].entry.name, "1x160x160x3",
          timed(embedders, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
     ]
