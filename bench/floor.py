@@ -5,8 +5,8 @@
 Floor of one verify = a CenterFace pass (the selfie) + a YuNet pass (the reference) + 2 single-face
 embeddings + one crop per liveness model (the runs the service makes), one after another. Measured
 twice, the runs interleaved: with every core on each operator (the latency floor, the fastest one
-verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds per verify, so cores / compute floor
-is the most verifies per second the machine can do).
+verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds per
+verify, so cores / compute floor is the most verifies per second the machine can do).
 
 Then the whole pipeline (decode to decision, no HTTP) on one core over bench.load's image pairs in
 each upload profile of bench.profiles (default all; the profiles interleaved), in the same process and

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from app.eval.datasets import Pair, PairSet, verify_sets
-from app.inference.analysis import Kind
 from app.eval.metrics import accuracy, eer, rates, roc_auc, tar_at_fmr
+from app.inference.analysis import Kind
 from app.inference.errors import InputError
 from app.inference.pipeline import Pipeline
 

@@ -70,26 +70,23 @@ def test_a_contract_value_the_wrapper_does_not_implement_is_refused(
         assert field in str(refused.value) or "incomplete" in str(refused.value)
 
 
-def test_the_detector_reads_its_outputs_by_name_not_by_their_order_in_the_lock(sealed: SealedSet) -> None:
-    (model,) = sealed.by_role("detector")
+DETECTORS: dict[str, tuple[Callable[[LoadedModel, ModelEntry], FaceDetector | YuNetDetector], int]] = {
+    "detector": (lambda model, entry: FaceDetector(model.session, entry, 0.5), 480),
+    "reference-detector": (lambda model, entry: YuNetDetector(model.session, entry, 0.6), 320),
+}
+
+
+@pytest.mark.parametrize("role", DETECTORS)
+def test_each_detector_reads_its_outputs_by_name_not_by_their_order_in_the_lock(sealed: SealedSet, role: str) -> None:
+    (model,) = sealed.by_role(role)  # type: ignore[arg-type]
+    wrapper, long_side = DETECTORS[role]
     reversed_outputs = dict(reversed(model.entry.preprocessing.outputs.items()))
     assert list(reversed_outputs) != list(model.entry.preprocessing.outputs)
     bgr = cv2.imread(str(VERIFY_IMAGES / "img1.jpg"))
     assert bgr is not None
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    sealed_faces = FaceDetector(model.session, model.entry, 0.5).detect(rgb, 480)
-    reordered_faces = FaceDetector(model.session, changed(model.entry, outputs=reversed_outputs), 0.5).detect(rgb, 480)
-    assert len(sealed_faces) == 1
-    assert [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in reordered_faces] == \
-        [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in sealed_faces]
-
-
-def test_yunet_reads_its_outputs_by_name_not_by_their_order_in_the_lock(sealed: SealedSet) -> None:
-    (model,) = sealed.by_role("reference-detector")
-    reversed_outputs = dict(reversed(model.entry.preprocessing.outputs.items()))
-    rgb = cv2.cvtColor(cv2.imread(str(VERIFY_IMAGES / "img1.jpg")), cv2.COLOR_BGR2RGB)
-    sealed_faces = YuNetDetector(model.session, model.entry, 0.6).detect(rgb, 320)
-    reordered_faces = YuNetDetector(model.session, changed(model.entry, outputs=reversed_outputs), 0.6).detect(rgb, 320)
+    sealed_faces = wrapper(model, model.entry).detect(rgb, long_side)
+    reordered_faces = wrapper(model, changed(model.entry, outputs=reversed_outputs)).detect(rgb, long_side)
     assert len(sealed_faces) == 1
     assert [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in reordered_faces] == \
         [(f.box.tolist(), f.landmarks.tolist(), f.score) for f in sealed_faces]

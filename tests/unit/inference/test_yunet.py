@@ -7,7 +7,7 @@ import pytest
 from app.inference.pipeline import Pipeline
 from app.inference.yunet import YuNetDetector
 from app.integrity.gate import SealedSet
-from tests.conftest import DATA, VERIFY_IMAGES
+from devkit.paths import DATA, VERIFY_IMAGES
 
 # Portraits, a phone photo, a group photo, LFW and bbt faces: the kinds of reference the dev data holds.
 IMAGES = ["img1.jpg", "img2.jpg", "img20.jpg", "img38.jpg", "couple.jpg", "selfie-many-people.jpg"]
@@ -85,7 +85,7 @@ def test_the_image_is_fed_at_the_long_side_asked_for_padded_to_multiples_of_32(s
             shapes.append(blob.shape)
             return model.session.run(names, feed)
 
-    detector = YuNetDetector(Recording(), model.entry, 0.6)  # type: ignore[arg-type]
+    detector = YuNetDetector(Recording(), model.entry, 0.6)
     detector.detect(np.zeros((300, 500, 3), np.uint8), 320)  # resized to 320x192: already multiples of 32
     detector.detect(np.zeros((500, 333, 3), np.uint8), 320)  # resized to 213x320, padded to 224x320
     assert shapes == [(1, 3, 192, 320), (1, 3, 320, 224)]

@@ -10,7 +10,7 @@ import pytest
 from app.eval.verify import evaluate_verify
 from app.inference.analysis import Kind
 from app.inference.pipeline import Pipeline
-from tests.conftest import DATA
+from devkit.paths import DATA
 
 
 def test_each_pairs_first_image_is_embedded_as_a_selfie_and_its_second_as_a_reference(
