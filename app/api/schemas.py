@@ -196,7 +196,7 @@ class Stamp:
         return cls(request_id, PolicyOut.of(policy), [ModelOut.of(m) for m in sealed.lock.models], is_sealed)
 
 
-POLICY_EXAMPLE = {"version": "2026.11.4", "digest": "4d19d81cf6edb037e2c705ba3b6b82fd523e1e13215d51bf538bf6a2e34d098a"}
+POLICY_EXAMPLE = {"version": "2026.11.5", "digest": "7c37efeeeaa9d7f77c9fd21ae561dc130094b913c321670df006d94ee3ff4061"}
 MODELS_EXAMPLE = [{"name": "centerface", "version": "1.0.0", "role": "detector",
                    "sha256": "4bac5353bbfe6b75ad97f009b8aaa952e65d6ef1b50e1e10e543defb59907246"}]
 DECISION_EXAMPLE: dict[str, Any] = {
@@ -214,14 +214,14 @@ DECISION_EXAMPLE: dict[str, Any] = {
     "models": MODELS_EXAMPLE,
     "timings_ms": {"decode": 142.2, "detect": 190.55, "align": 11.45, "embed": 113.29, "liveness": 142.87},
 }
-DETAILS_EXAMPLE: dict[str, Any] = {  # selfie = verify-dev img1.jpg + img5.jpg, reference = img2.jpg, policy 2026.11.4
-    "match": {"score": 0.737987, "threshold": 0.58172050522995, "frame_scores": [0.737987, 0.882222]},
+DETAILS_EXAMPLE: dict[str, Any] = {  # selfie = verify-dev img1.jpg + img5.jpg, reference = img2.jpg, policy 2026.11.5
+    "match": {"score": 0.733851, "threshold": 0.5768185596389771, "frame_scores": [0.733851, 0.876613]},
     "liveness": {"score": 0.919864, "live_from": 0.8241251154322238, "spoof_below": 0.715451645456574,
                  "frame_scores": [0.943457, 0.919864],
                  "model_log_odds": {"minifasnetv2se": [4.387023, 7.646127],
                                     "silentface-minifasnetv2-2.7": [1.356737, -1.940231],
                                     "silentface-minifasnetv1se-4.0": [2.699865, 1.615605]}},
-    "frames": {"lowest_similarity": 0.710926, "threshold": 0.58172050522995},
+    "frames": {"lowest_similarity": 0.710926, "threshold": 0.5768185596389771},
     "faces": {
         "selfie": [
             {"box": [395.7, 119.6, 1030.4, 1079.1],
@@ -235,11 +235,11 @@ DETAILS_EXAMPLE: dict[str, Any] = {  # selfie = verify-dev img1.jpg + img5.jpg, 
              "quality": {"eye_distance_px": 88.53, "sharpness": 670.97, "brightness": 152.7, "yaw": 0.028,
                          "roll_deg": -4.38, "inside_image": True, "context": 0.824, "failures": []}},
         ],
-        "reference": {"box": [587.6, 187.1, 962.9, 688.3],
-                      "landmarks": [[678.4, 403.6], [858.4, 398.1], [761.3, 500.7], [689.9, 568.1], [844.1, 562.3]],
-                      "score": 0.9441,
-                      "quality": {"eye_distance_px": 180.1, "sharpness": 1050.23, "brightness": 167.64, "yaw": -0.056,
-                                  "roll_deg": -1.77, "inside_image": True, "context": None, "failures": []}},
+        "reference": {"box": [580.7, 182.0, 965.6, 697.4],
+                      "landmarks": [[672.9, 397.2], [849.6, 397.3], [748.8, 496.8], [686.1, 563.6], [840.0, 564.6]],
+                      "score": 0.9332,
+                      "quality": {"eye_distance_px": 176.67, "sharpness": 1161.89, "brightness": 167.54, "yaw": -0.07,
+                                  "roll_deg": 0.0, "inside_image": True, "context": None, "failures": []}},
     },
 }
 DETAILED_EXAMPLE = {**DECISION_EXAMPLE, "details": DETAILS_EXAMPLE}  # the same answer to a key granted details
