@@ -6,17 +6,16 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import ApiError
+from app.api.middleware.base import HttpMiddleware
 from app.inference.errors import ProblemCode
 
 
-class BodyGuard:
+class BodyGuard(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float) -> None:
-        self.app, self.max_bytes, self.read_timeout_s = app, max_bytes, read_timeout_s
+        super().__init__(app)
+        self.max_bytes, self.read_timeout_s = max_bytes, read_timeout_s
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         too_large = ApiError(ProblemCode.body_too_large, f"body exceeds {self.max_bytes} bytes", 413)
         declared_too_large = declared.isdigit() and int(declared) > self.max_bytes

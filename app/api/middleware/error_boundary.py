@@ -3,22 +3,17 @@
 
 import logging
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
+from app.api.middleware.base import HttpMiddleware
 from app.inference.errors import ProblemCode
 
 _logger = logging.getLogger("faceseal.api")
 
 
-class ErrorBoundary:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class ErrorBoundary(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         answered = False
 
         async def send_tracked(message: Message) -> None:

@@ -2,7 +2,9 @@
 (the /docs page brings its own Content-Security-Policy)."""
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.api.middleware.base import HttpMiddleware
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -13,14 +15,8 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeaders(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_headed(message: Message) -> None:
             if message["type"] == "http.response.start":
