@@ -261,7 +261,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("client_id")
     create.add_argument("--file", type=Path)
     create.add_argument("--details", action="store_true",
-                        help="answers to this key carry scores, thresholds and face geometry (README, API)")
+                        help="answers to this key carry scores, thresholds and face geometry (docs/API.md)")
     create.set_defaults(run=cmd_keys_create)
     listing = keys.add_parser("list", help="client ids and key fingerprints")
     listing.add_argument("--file", type=Path)

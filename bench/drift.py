@@ -7,7 +7,7 @@ setting, each in its own process: onnxruntime graph optimisation levels (its ker
 differ by CPU the way they differ by level), two intra-op threads instead of one, and OpenCV with
 its AVX-512 and AVX2 code paths switched off (`OPENCV_CPU_DISABLE`), as on an older CPU. The
 largest difference from the default setting is printed per setting; the policy's margins must sit
-well above the largest (README, Calibration). `--policy` scores under a draft policy before it is
+well above the largest (docs/CALIBRATION.md). `--policy` scores under a draft policy before it is
 sealed (the capture rules and fusion in it decide what is scored).
 """
 

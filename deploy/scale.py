@@ -88,7 +88,7 @@ def small_jpeg(path: Path, long_side: int = 640) -> bytes:
 
 
 def haproxy_config(frontend: int, exporter: int, workdir: Path, servers: dict[str, int]) -> str:
-    """The load balancer. Every choice here is argued in README "Run on Kubernetes" (load balancer)."""
+    """The load balancer. Every choice here is argued in docs/KUBERNETES.md (load balancer)."""
     lines = [f"      server {name} 127.0.0.1:{port}" for name, port in servers.items()]
     return f"""global
   log stdout format raw local0

@@ -3,7 +3,7 @@
 A default answer is a decision, its reasons and verdicts, and nothing to hill-climb: at 600 requests
 a minute, scores, thresholds and face geometry would let an attacker tune a print, a replay or a morph
 until it passes. Those numbers sit in `details`, which is null unless the API key is granted them
-(README, API); the audit line always records them.
+(docs/API.md); the audit line always records them.
 """
 
 from dataclasses import dataclass

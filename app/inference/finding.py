@@ -33,8 +33,8 @@ class FaceFinder:
         """Normal pass; if it finds nothing, padded passes for tight crops, or for an image larger than the
         large pass, that pass for small faces instead.
 
-        Bounded so an image without a face costs under twice one with a face, not 2.6-2.9x (README,
-        Performance): four passes at the detector's size, or one and the large pass (4 normal ones at twice
+        Bounded so an image without a face costs under twice one with a face, not 2.6-2.9x
+        (docs/PERFORMANCE.md): four passes at the detector's size, or one and the large pass (4 normal ones at twice
         the size). Below its own size the large pass could only enlarge the image, and the normal pass finds
         faces 6 px between the eyes (40 of 40 dev faces), so 12 px on an image twice its size: fewer than a
         selfie or a reference may have. On the dev data (1,407 images) padded passes found faces only in

@@ -4,7 +4,7 @@ Each model's lock contract says how to crop (a square of `crop_scale` x the larg
 either mirror-padded where it leaves the image or shifted to stay inside it, as each model was
 trained), its colour order, normalisation and which logit means "real". Each model gives the
 log-odds of "real", optionally averaged with its mirrored crop's (measured to halve held-out retakes:
-README, Calibration); the policy's sealed weights combine them (`weighted_logit`: a logistic model
+docs/CALIBRATION.md); the policy's sealed weights combine them (`weighted_logit`: a logistic model
 over the models' log-odds, chosen and fitted with leave-one-source-out validation, app/eval/fusion.py).
 """
 
