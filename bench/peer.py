@@ -12,9 +12,11 @@ Per pair, one thread each (OMP/MKL/OPENBLAS threads = 1 in the peer; one lane, o
 OpenCV thread in faceseal), from the images' bytes in memory:
 - face_recognition: load both images, HOG detection (its default), encode the largest face of each, compare.
   That is its whole verify: it has no liveness check.
-- faceseal: the real Pipeline.verify with the sealed models: decode, detect, quality, align, embed, both
+- faceseal verify: the real Pipeline.verify with the sealed models: decode, detect, quality, align, embed, both
   liveness families on the selfie, and the decision.
-The two run interleaved pair by pair (who goes first alternates), the profiles of bench.profiles in turn,
+- faceseal compare: Pipeline.compare, the same job as the peer's (two images, one match statement, no
+  liveness), for a like-for-like ratio beside the issue's verify-with-liveness one.
+The three run interleaved pair by pair (who goes first rotates), the profiles of bench.profiles in turn,
 so a drifting machine slows both alike. Times are CPU time of the process doing the verify (every thread
 it ran, so core-seconds); wall time is printed beside them and matches CPU time on a quiet machine.
 """
@@ -26,7 +28,9 @@ import os
 import subprocess  # nosec B404: runs pip and our own worker, fixed argv, no shell
 import time
 import venv
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +82,9 @@ class Samples:
     matched: int = 0
 
 
+Timer = Callable[[Pair, Samples | None], None]  # times one pair, recording into the samples (None: a warm-up)
+
+
 def ratio(peer: list[float], ours: list[float]) -> float:
     """How many times faceseal's mean verify fits in the peer's."""
     return float(np.mean(peer) / np.mean(ours))
@@ -116,32 +123,41 @@ def faceseal_verify(pipeline: Pipeline, pair: Pair, samples: Samples | None) -> 
     """Time faceseal's verify of `pair` in this process; record it in `samples` (None: a warm-up)."""
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     result = pipeline.verify([pair[0]], pair[1])
-    cpu_ms, wall_ms = (time.process_time() - cpu_started) * 1000, (time.perf_counter() - wall_started) * 1000
+    record(samples, cpu_started, wall_started, result.match is not None and result.match.matched)
+
+
+def faceseal_compare(pipeline: Pipeline, pair: Pair, samples: Samples | None) -> None:
+    """Time faceseal's compare of `pair` (no liveness: the peer's job); record it in `samples` (None: a warm-up)."""
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    result = pipeline.compare(pair[0], pair[1])
+    record(samples, cpu_started, wall_started, result.outcome == "match")
+
+
+def record(samples: Samples | None, cpu_started: float, wall_started: float, matched: bool) -> None:
     if samples is not None:
-        samples.cpu_ms.append(cpu_ms)
-        samples.wall_ms.append(wall_ms)
-        samples.matched += result.match is not None and result.match.matched
+        samples.cpu_ms.append((time.process_time() - cpu_started) * 1000)
+        samples.wall_ms.append((time.perf_counter() - wall_started) * 1000)
+        samples.matched += matched
 
 
-def measure(profiles: dict[str, list[Pair]], rounds: int, python: Path) -> dict[str, tuple[Samples, Samples]]:
-    """(face_recognition, faceseal) samples per profile; the first pair of each profile warms both up uncounted."""
+def measure(profiles: dict[str, list[Pair]], rounds: int, python: Path) -> dict[str, tuple[Samples, Samples, Samples]]:
+    """(face_recognition, faceseal verify, faceseal compare) samples per profile; the first pair of each profile
+    warms all three up uncounted."""
     pipeline = one_core_pipeline()
     worker = PeerWorker(python)
-    results = {profile: (Samples(), Samples()) for profile in profiles}
+    timers: list[Timer] = [worker.verify, partial(faceseal_verify, pipeline), partial(faceseal_compare, pipeline)]
+    results = {profile: (Samples(), Samples(), Samples()) for profile in profiles}
     try:
-        for profile, images in profiles.items():
-            worker.verify(images[0], None)
-            faceseal_verify(pipeline, images[0], None)
+        for images in profiles.values():
+            for timer in timers:
+                timer(images[0], None)
         for _ in range(rounds):
             for profile, images in profiles.items():
-                peer, ours = results[profile]
+                sides = list(zip(timers, results[profile], strict=True))
                 for index, pair in enumerate(images):
-                    if index % 2:
-                        faceseal_verify(pipeline, pair, ours)
-                        worker.verify(pair, peer)
-                    else:
-                        worker.verify(pair, peer)
-                        faceseal_verify(pipeline, pair, ours)
+                    first = index % len(sides)  # who goes first rotates
+                    for timer, samples in sides[first:] + sides[:first]:
+                        timer(pair, samples)
     finally:
         worker.close()
     return results
@@ -153,24 +169,28 @@ def columns(samples: Samples) -> str:
             f" {samples.matched:>4}/{len(samples.cpu_ms)}")
 
 
-def report(profiles: dict[str, list[Pair]], results: dict[str, tuple[Samples, Samples]], rounds: int) -> None:
+def report(profiles: dict[str, list[Pair]], results: dict[str, tuple[Samples, Samples, Samples]], rounds: int) -> None:
     count = len(next(iter(profiles.values())))
     print(f"\n{rounds} rounds over {count} genuine dev pairs per profile, interleaved pair by pair, one thread each.")
     print("face_recognition 1.3.0 (dlib, HOG): load, detect, encode, compare; it has NO liveness check.")
-    print("faceseal: Pipeline.verify with the sealed models, one lane: decode to decision, liveness included.")
-    print("ms per verify: CPU time (mean, median) and wall time (mean; equal to CPU time on a quiet machine);"
-          " ratio = face_recognition / faceseal, of the means; matched = genuine pairs matched\n")
-    print(f"{'':<8} {'':>9}  {'face_recognition':^32}  {'faceseal':^32}  {'ratio':^13}")
+    print("faceseal verify: Pipeline.verify with the sealed models, one lane: decode to decision, liveness included.")
+    print("faceseal compare: Pipeline.compare: two images, one match statement, no liveness (the peer's job).")
+    print("ms per call: CPU time (mean, median) and wall time (mean; equal to CPU time on a quiet machine);"
+          " ratio = face_recognition / faceseal, of the CPU means; matched = genuine pairs matched\n")
     side = f"{'cpu':>7} {'median':>7} {'wall':>7} {'matched':>9}"
-    print(f"{'profile':<8} {'KiB/image':>9}  {side}  {side}  {'cpu':>6} {'wall':>6}")
-    for profile, (peer, ours) in results.items():
-        print(f"{profile:<8} {mean_upload_kib(profiles[profile]):9.0f}  {columns(peer)}  {columns(ours)}"
-              f"  {ratio(peer.cpu_ms, ours.cpu_ms):5.1f}x {ratio(peer.wall_ms, ours.wall_ms):5.1f}x")
+    print(f"{'':<8} {'':>9}  {'face_recognition':^32}  {'faceseal verify':^32}  {'faceseal compare':^32}  ratio")
+    print(f"{'profile':<8} {'KiB/image':>9}  {side}  {side}  {side}  verify compare")
+    for profile, (peer, verified, compared) in results.items():
+        print(f"{profile:<8} {mean_upload_kib(profiles[profile]):9.0f}  {columns(peer)}  {columns(verified)}"
+              f"  {columns(compared)}  {ratio(peer.cpu_ms, verified.cpu_ms):5.1f}x"
+              f" {ratio(peer.cpu_ms, compared.cpu_ms):6.1f}x")
     if TARGET_PROFILE in results:
-        achieved = ratio(results[TARGET_PROFILE][0].cpu_ms, results[TARGET_PROFILE][1].cpu_ms)
+        peer, verified, compared = results[TARGET_PROFILE]
+        achieved = ratio(peer.cpu_ms, verified.cpu_ms)
         verdict = "stretch met" if achieved >= STRETCH_RATIO else "met" if achieved >= TARGET_RATIO else "NOT met"
         print(f"\ntarget: on the <= {TARGET_PROFILE} px profile faceseal (with liveness) >= {TARGET_RATIO:.0f}x faster"
               f" than face_recognition per verify (stretch {STRETCH_RATIO:.0f}x): {achieved:.1f}x, {verdict}")
+        print(f"like for like (faceseal compare, no liveness either): {ratio(peer.cpu_ms, compared.cpu_ms):.1f}x")
 
 
 def main() -> None:
