@@ -119,7 +119,8 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
     print(f"{'model':<30} {'role':<18} {'version':<8} {'size':>10}  {'sha256':<64}  checks")
     for model in sealed.models.values():
         entry = model.entry
-        print(f"{entry.name:<30} {entry.role:<18} {entry.version:<8} {entry.size:>10}  {entry.sha256}  digest io kat ok")
+        print(f"{entry.name:<30} {entry.role:<18} {entry.version:<8} {entry.size:>10}  {entry.sha256}"
+              "  digest io kat ok")
     print(f"policy {sealed.lock.policy.version} {sealed.lock.policy.sha256}  ok")
     print("gate: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in sealed.timings_s.items()))
     return 0
