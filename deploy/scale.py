@@ -51,7 +51,7 @@ from typing import Any
 
 import httpx
 
-from devkit.server import free_port
+from devkit.server import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACE = "faceseal"
@@ -248,9 +248,10 @@ class Demo:
     def __init__(self, image: str, workdir: Path, clients: int = 3, log: Callable[[str], None] = print) -> None:
         self.image, self.workdir, self.clients, self.log = image, workdir, clients, log
         self.run_id = f"{os.getpid()}-{random.randrange(16**6):06x}"
-        self.replicas = [Replica(f"faceseal-{i}", free_port(), free_port()) for i in range(3)]
-        self.tampered = Replica("faceseal-tampered", free_port(), free_port(), tampered=True)
-        self.frontend, self.exporter, self.prometheus_port = free_port(), free_port(), free_port()
+        ports = iter(free_ports(11))  # distinct: a port given twice would let one replica answer for two
+        self.replicas = [Replica(f"faceseal-{i}", next(ports), next(ports)) for i in range(3)]
+        self.tampered = Replica("faceseal-tampered", next(ports), next(ports), tampered=True)
+        self.frontend, self.exporter, self.prometheus_port = next(ports), next(ports), next(ports)
         self.url = f"http://127.0.0.1:{self.frontend}"
         self.prometheus_url = f"http://127.0.0.1:{self.prometheus_port}"
         self.processes: list[subprocess.Popen[bytes]] = []

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +18,19 @@ from devkit.paths import MODELS, REPO
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    (port,) = free_ports(1)
+    return port
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports. All are held open together while chosen: ports probed one at a
+    time can repeat (the kernel may hand a just-closed port out again), and two servers given one port
+    means one cannot bind while the other answers for both."""
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @dataclass
@@ -40,7 +49,7 @@ class Server:
 
 
 def start(tmp: Path, env: dict[str, str] | None = None) -> Server:
-    port, metrics_port = free_port(), free_port()
+    port, metrics_port = free_ports(2)
     log = tmp / f"server-{port}.log"
     environment = {
         **os.environ,

@@ -19,7 +19,7 @@ import pytest
 
 from devkit.containers import Release, docker
 from devkit.paths import MODELS, REPO, data_file
-from devkit.server import free_port
+from devkit.server import free_ports
 
 RUN_CONTRACT = ["--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges"]
@@ -51,7 +51,7 @@ def wait_ready(url: str, container: str, timeout: float = 60) -> float:
 @pytest.fixture(scope="module")
 def container(image: str) -> Iterator[tuple[str, str, str]]:
     """name, API URL, /metrics listener URL."""
-    port, scrape_port = free_port(), free_port()
+    port, scrape_port = free_ports(2)
     name = f"faceseal-test-{port}"
     started = time.monotonic()
     docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(scrape_port), "-e", "FACESEAL_AUTH_DISABLED=true",
@@ -123,9 +123,9 @@ def test_the_healthcheck_follows_the_port_serve_was_given_without_a_shell(image:
     """Exec-form Python check; started with a --port other than 8000, the container still becomes healthy."""
     healthcheck = json.loads(docker("inspect", "-f", "{{json .Config.Healthcheck.Test}}", image).stdout)
     assert healthcheck == ["CMD", "python", "-m", "app.healthcheck"]
-    port = free_port()
+    port, metrics_port = free_ports(2)
     name = f"faceseal-health-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "--health-interval", "1s",
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(metrics_port), "--health-interval", "1s",
            "-e", "FACESEAL_AUTH_DISABLED=true", image, "--host", "127.0.0.1", "--port", str(port))
     try:
         deadline = time.monotonic() + 90
@@ -181,9 +181,9 @@ def test_sbom_names_every_file_kept_from_the_os_and_every_model(image: str, imag
 
 
 def test_sigterm_stops_cleanly(image: str) -> None:
-    port = free_port()
+    port, metrics_port = free_ports(2)
     name = f"faceseal-stop-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "-e", "FACESEAL_AUTH_DISABLED=true",
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(metrics_port), "-e", "FACESEAL_AUTH_DISABLED=true",
            image, "--host", "127.0.0.1", "--port", str(port))
     try:
         wait_ready(f"http://127.0.0.1:{port}", name)
@@ -194,9 +194,9 @@ def test_sigterm_stops_cleanly(image: str) -> None:
 
 
 def run_to_exit(image: str, *options: str) -> tuple[int, str]:
-    port = free_port()
+    port, metrics_port = free_ports(2)
     name = f"faceseal-tamper-{port}"
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), *options,
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(metrics_port), *options,
            "-e", "FACESEAL_AUTH_DISABLED=true", image,
            "--host", "127.0.0.1", "--port", str(port))
     try:
@@ -241,10 +241,10 @@ def test_readme_docker_run_reads_the_key_file_make_run_creates(image: str, tmp_p
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
     key = made.stdout.split()[-1]
-    port = free_port()
+    port, metrics_port = free_ports(2)
     name = f"faceseal-readme-{port}"
     # The README's command, with this test's key file and a free port.
-    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(free_port()), "-v", f"{keys}:/run/secrets/keys:ro",
+    docker("run", "-d", "--name", name, *RUN_CONTRACT, *metrics_env(metrics_port), "-v", f"{keys}:/run/secrets/keys:ro",
            "-e", "FACESEAL_API_KEYS_FILE=/run/secrets/keys", image, "--host", "127.0.0.1", "--port", str(port))
     try:
         url = f"http://127.0.0.1:{port}"
