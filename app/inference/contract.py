@@ -22,6 +22,18 @@ def require(entry: ModelEntry, field: str, implemented: Collection[object]) -> N
                             f"implement (it implements {', '.join(repr(v) for v in implemented)})")
 
 
+def require_all(entry: ModelEntry, implemented: dict[str, Collection[object]]) -> None:
+    """`require` for each field the wrapper implements in one way or a few."""
+    for field, values in implemented.items():
+        require(entry, field, values)
+
+
+def require_raw_detector(entry: ModelEntry, colour: str) -> None:
+    """A detector fed raw 0-255 pixels in `colour` order, NCHW, at any size and without crops."""
+    require_all(entry, {"layout": ["NCHW"], "colour": [colour], "mean": [0.0], "std": [1.0], "size": [None],
+                        "crop_scale": [None], "crop_mode": [None], "real_index": [None]})
+
+
 def require_input(entry: ModelEntry) -> str:
     """The contract's input name, refused unless the model has that input."""
     name, inputs = entry.preprocessing.input_name, [spec.name for spec in entry.inputs]

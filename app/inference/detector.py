@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from app.inference.contract import require, require_input, require_outputs
+from app.inference.contract import require_input, require_outputs, require_raw_detector
 from app.inference.faces import Face
 from app.integrity.lockfile import ModelEntry
 
@@ -41,10 +41,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int
 class FaceDetector:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry, score_threshold: float) -> None:
         """Feeds raw 0-255 RGB pixels, NCHW, at any size; refuses a contract that asks for anything else."""
-        for field, implemented in (("layout", ["NCHW"]), ("colour", ["RGB"]), ("mean", [0.0]), ("std", [1.0]),
-                                   ("size", [None]), ("crop_scale", [None]), ("crop_mode", [None]),
-                                   ("real_index", [None])):
-            require(entry, field, implemented)
+        require_raw_detector(entry, "RGB")
         require_outputs(entry, [HEATMAP, BOX_SIZE, OFFSET, LANDMARKS])
         self._session = session
         self._input = require_input(entry)

@@ -4,7 +4,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.inference.alignment import ALIGNED_SIDE
-from app.inference.contract import require, require_input, single_output
+from app.inference.contract import require_all, require_input, single_output
 from app.integrity.lockfile import ModelEntry
 
 
@@ -12,9 +12,8 @@ class FaceEmbedder:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry) -> None:
         """Feeds aligned RGB crops, NHWC, at the alignment template's size, normalised as the contract says;
         refuses a contract that asks for anything else."""
-        for field, implemented in (("layout", ["NHWC"]), ("colour", ["RGB"]), ("size", [[ALIGNED_SIDE] * 2]),
-                                   ("crop_scale", [None]), ("crop_mode", [None]), ("real_index", [None])):
-            require(entry, field, implemented)
+        require_all(entry, {"layout": ["NHWC"], "colour": ["RGB"], "size": [[ALIGNED_SIDE] * 2],
+                            "crop_scale": [None], "crop_mode": [None], "real_index": [None]})
         contract = entry.preprocessing
         self._session = session
         self._input = require_input(entry)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from app.inference.contract import require, require_input, require_outputs
+from app.inference.contract import require_input, require_outputs, require_raw_detector
 from app.inference.detector import nms
 from app.inference.faces import Face
 from app.integrity.lockfile import ModelEntry
@@ -25,10 +25,7 @@ OUTPUTS = [f"{head}_{stride}" for head in HEADS for stride in STRIDES]
 class YuNetDetector:
     def __init__(self, session: ort.InferenceSession, entry: ModelEntry, score_threshold: float) -> None:
         """Feeds raw 0-255 BGR pixels, NCHW, at any size; refuses a contract that asks for anything else."""
-        for field, implemented in (("layout", ["NCHW"]), ("colour", ["BGR"]), ("mean", [0.0]), ("std", [1.0]),
-                                   ("size", [None]), ("crop_scale", [None]), ("crop_mode", [None]),
-                                   ("real_index", [None])):
-            require(entry, field, implemented)
+        require_raw_detector(entry, "BGR")
         require_outputs(entry, OUTPUTS)
         self._session = session
         self._input = require_input(entry)
