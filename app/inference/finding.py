@@ -6,6 +6,7 @@ reference image goes to YuNet at a small size first and to that same search only
 nothing (`ReferenceFinder`): a reference is only matched, and its landmarks are all the match uses.
 """
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import cv2
@@ -23,11 +24,11 @@ class Finder(Protocol):
     def find(self, rgb: np.ndarray) -> list[Face]: ...
 
 
+@dataclass(frozen=True)
 class FaceFinder:
-    def __init__(self, detector: FaceDetector, long_side: int, large_side: int) -> None:
-        self.detector = detector
-        self.long_side = long_side
-        self.large_side = large_side
+    detector: FaceDetector
+    long_side: int
+    large_side: int
 
     def find(self, rgb: np.ndarray) -> list[Face]:
         """Normal pass; if it finds nothing, padded passes for tight crops, or for an image larger than the
@@ -60,11 +61,11 @@ class FaceFinder:
         return []
 
 
+@dataclass(frozen=True)
 class ReferenceFinder:
-    def __init__(self, detector: YuNetDetector, long_side: int, fallback: FaceFinder) -> None:
-        self.detector = detector
-        self.long_side = long_side
-        self.fallback = fallback
+    detector: YuNetDetector
+    long_side: int
+    fallback: FaceFinder
 
     def find(self, rgb: np.ndarray) -> list[Face]:
         """YuNet's single pass (2.2 ms against CenterFace's 18 ms on the dev references, and it found all
