@@ -20,6 +20,7 @@ from app.listen import add_listen_arguments
 
 if TYPE_CHECKING:
     from app.inference.pipeline import Pipeline
+    from app.inference.policy import Policy
 
 _logger = logging.getLogger("faceseal")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -179,8 +180,8 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pipeline(draft_policy: Path | None = None) -> "Pipeline":
-    """The sealed pipeline; under `draft_policy` instead of the sealed policy for calibration, which must
+def _pipeline(draft: "Policy | None" = None) -> "Pipeline":
+    """The sealed pipeline; under a `draft` policy instead of the sealed one for calibration, which must
     score with the draft's capture rules before the draft can be sealed."""
     import dataclasses
 
@@ -189,9 +190,8 @@ def _pipeline(draft_policy: Path | None = None) -> "Pipeline":
 
     settings = Settings()
     sealed = open_models(settings)
-    if draft_policy is not None:
-        sealed = dataclasses.replace(sealed, policy_bytes=draft_policy.read_bytes())
-    return Pipeline(sealed, pipeline_options(settings, sealed))
+    options = pipeline_options(settings, sealed)
+    return Pipeline(sealed, options if draft is None else dataclasses.replace(options, policy=draft))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -225,7 +225,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from app.inference.policy import Policy
 
     draft = Policy.from_bytes(args.draft.read_bytes())
-    text = calibrate(_pipeline(args.draft), draft, args.verify_data, args.liveness_data, args.version, args.apcer,
+    text = calibrate(_pipeline(draft), draft, args.verify_data, args.liveness_data, args.version, args.apcer,
                      args.bpcer)
     args.out.write_text(text)
     print(text)

@@ -75,7 +75,8 @@ def revoke_keys(path: Path, client_id: str, fingerprint: str = "") -> list[ApiKe
     them. The plaintext of a lost key cannot be recovered, only its entry removed and a new key created."""
     keys = load_keys(path)
     revoked = [k for k in keys if k.client_id == client_id and k.sha256.startswith(fingerprint)]
-    _write_keys(path, [k for k in keys if k not in revoked])
+    if revoked:
+        _write_keys(path, [k for k in keys if k not in revoked])
     return revoked
 
 

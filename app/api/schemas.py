@@ -365,8 +365,8 @@ class SealedModelOut(ModelOut):
 
     @classmethod
     def of(cls, model: ModelEntry) -> "SealedModelOut":
-        return cls(name=model.name, version=model.version, role=model.role, sha256=model.sha256, file=model.file,
-                   size=model.size, licence=model.licence, transform=model.transform)
+        return cls(**ModelOut.of(model).model_dump(), file=model.file, size=model.size, licence=model.licence,
+                   transform=model.transform)
 
 
 class ModelsResponse(BaseModel):

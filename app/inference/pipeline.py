@@ -9,6 +9,7 @@ and offers the use cases (`usecases`) plus the one stage evaluation needs on its
 import numpy as np
 
 from app.inference import usecases
+from app.inference.alignment import ALIGNED_SIDE
 from app.inference.analysis import FaceAnalyser, Kind
 from app.inference.detector import FaceDetector
 from app.inference.embedder import FaceEmbedder
@@ -54,7 +55,7 @@ class Pipeline:
         blank = np.full((size * 3 // 4, size, 3), 127, np.uint8)
         self.finder.detector.detect(blank, size)
         self.reference_finder.detector.detect(blank, self.reference_finder.long_side)
-        self.embedder.embed([blank[:160, :160]])
+        self.embedder.embed([blank[:ALIGNED_SIDE, :ALIGNED_SIDE]])
         face = Face(np.array([100.0, 60, 260, 260]), np.zeros((5, 2)), 1.0)
         for model in self.liveness.models:
             model.score([(blank, face)], self.policy.liveness.flip_average)
