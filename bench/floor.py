@@ -3,7 +3,8 @@
     python -m bench.floor [--runs 100] [--rounds 3] [--profile full|1280|640 ...]
 
 Floor of one verify = a CenterFace pass (the selfie) + a YuNet pass (the reference) + 2 single-face
-embeddings + one crop per liveness model (the runs the service makes), one after another. Measured
+embeddings + one run per liveness model on its crop (and the crop's mirror image, when the policy
+averages them: a batch of 2) (the runs the service makes), one after another. Measured
 twice, the runs interleaved: with every core on each operator (the latency floor, the fastest one
 verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds per
 verify, so cores / compute floor is the most verifies per second the machine can do).
@@ -27,6 +28,7 @@ from app.config import Settings
 from app.inference.detector import ALIGN
 from app.inference.options import pipeline_options
 from app.inference.pipeline import Pipeline
+from app.inference.policy import Policy
 from app.integrity.gate import LoadedModel, open_sealed_set
 from app.integrity.trust import load_trust
 from bench.profiles import FULL, PROFILES, Pair, add_profile_argument, all_profiles, chosen_profiles, mean_upload_kib
@@ -78,10 +80,12 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
         (embedders[0].entry.name, "1x160x160x3",
          timed(embedders, rng.uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32), runs), 2),
     ]
+    # With the policy's mirror averaging, each liveness model runs on the crop and its mirror image: one batch of 2.
+    batch = 2 if Policy.from_bytes(sealed_sets[0].policy_bytes).liveness.flip_average else 1
     for models in zip(*(sealed.by_role("liveness") for sealed in sealed_sets), strict=True):
         side = models[0].entry.preprocessing.size[0]
-        feed = rng.uniform(0, 1, (1, 3, side, side)).astype(np.float32)
-        rows.append((models[0].entry.name, f"1x3x{side}x{side}", timed(list(models), feed, runs), 1))
+        feed = rng.uniform(0, 1, (batch, 3, side, side)).astype(np.float32)
+        rows.append((models[0].entry.name, f"{batch}x3x{side}x{side}", timed(list(models), feed, runs), 1))
     floors = []
     for index, threads in enumerate(thread_counts):
         print(f"\nonnxruntime intra-op threads per session: {threads}; runs: {runs} "

@@ -1,7 +1,7 @@
 """face_recognition's side of bench.peer: runs in the peer venv (stdlib, numpy, face_recognition only).
 
 Reads one JSON line per pair on stdin ({"selfie": base64, "reference": base64}) and answers one JSON line:
-the CPU and wall milliseconds of face_recognition's whole verify of that pair, faces found, and the match.
+the CPU and wall milliseconds of face_recognition's whole verify of that pair, and the match.
 Its verify, as its README shows it: load each image, detect faces with HOG (the default, one upsample),
 encode the largest face of each (128-d, 5 landmarks, one jitter: the defaults) and compare the distance
 with its default tolerance. It has no liveness check. Images load as `load_image_file` loads them, without
@@ -33,17 +33,16 @@ def serve() -> None:
         request = json.loads(line)
         selfie, reference = base64.b64decode(request["selfie"]), base64.b64decode(request["reference"])
         cpu_started, wall_started = time.process_time(), time.perf_counter()
-        encodings, faces = [], []
+        encodings = []
         for data in (selfie, reference):
             image = face_recognition.load_image_file(io.BytesIO(data))
             boxes = face_recognition.face_locations(image)
-            faces.append(len(boxes))
             encodings.append(face_recognition.face_encodings(image, largest(boxes)))
         matched = None
         if all(encodings):
             matched = bool(face_recognition.face_distance([encodings[0][0]], encodings[1][0])[0] <= TOLERANCE)
         reply = {"cpu_ms": (time.process_time() - cpu_started) * 1000,
-                 "wall_ms": (time.perf_counter() - wall_started) * 1000, "faces": faces, "matched": matched}
+                 "wall_ms": (time.perf_counter() - wall_started) * 1000, "matched": matched}
         print(json.dumps(reply), flush=True)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from devkit.attacks import SERVER_ENV, attacks, run_attacks
+from devkit.attacks import SERVER_ENV, run_attacks
 from devkit.paths import data_file
 from devkit.server import running
 
@@ -19,7 +19,6 @@ def test_every_attack_gets_its_answer_and_the_service_keeps_serving(tmp_path: Pa
         rows = run_attacks(server)
     failures = [(row.name, row.expected, row.got) for row in rows if not row.ok]
     assert not failures, failures
-    assert len(rows) == len(attacks())
     # A 50000x50000 bomb would need ~7 GB decoded, 32 bodies of 20 MiB 640 MiB, a JSON array of 11M elements ~1 GB.
     assert [row.name for row in rows if not row.rss_peak_mib < 1536] == []
     assert [row.name for row in rows if not row.recovered] == []
