@@ -83,8 +83,9 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
     # With the policy's mirror averaging, each liveness model runs on the crop and its mirror image: one batch of 2.
     batch = 2 if Policy.from_bytes(sealed_sets[0].policy_bytes).liveness.flip_average else 1
     for models in zip(*(sealed.by_role("liveness") for sealed in sealed_sets), strict=True):
-        side = models[0].entry.preprocessing.size[0]
-        feed = rng.uniform(0, 1, (batch, 3, side, side)).astype(np.float32)
+        side, kat = models[0].entry.preprocessing.size[0], models[0].entry.kat
+        # In the model's own input range: onnxruntime's speed can depend on the values (PRelu did, 2x).
+        feed = rng.uniform(kat.input_low, kat.input_high, (batch, 3, side, side)).astype(np.float32)
         rows.append((models[0].entry.name, f"{batch}x3x{side}x{side}", timed(list(models), feed, runs), 1))
     floors = []
     for index, threads in enumerate(thread_counts):

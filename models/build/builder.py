@@ -13,7 +13,7 @@ from app.integrity.signing import sign
 from models.build import provenance
 from models.build.fetch import fetch
 from models.build.sources import ModelSource, load_sources
-from models.build.transforms import TRANSFORMS, tool_versions
+from models.build.transforms import run_transforms, tool_versions
 
 PROVENANCE_NAME = "provenance.json"
 
@@ -32,7 +32,7 @@ def _known_answer(session: ort.InferenceSession, model: ModelSource) -> KnownAns
 
 
 def build_model(model: ModelSource, source: bytes, models_dir: Path, tools: dict[str, str]) -> ModelEntry:
-    artifact = TRANSFORMS[model.transform](source)
+    artifact = run_transforms(model.transform, source)
     (models_dir / model.file).write_bytes(artifact)
     session = new_session(artifact, threads=1)
     inputs, outputs = tensor_specs(session)

@@ -8,6 +8,7 @@ from onnx import numpy_helper
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from models.build.canonical import canonical_bytes
+from models.build.rewrites import prelu_as_max_min
 
 
 def centerface_dynamic_shapes(source: bytes) -> bytes:
@@ -82,6 +83,11 @@ def torch_state_dict_to_onnx(source: bytes) -> bytes:
     return canonical_bytes(onnx.load_from_string(state_dict_to_onnx(source)))
 
 
+def unfused_prelu(source: bytes) -> bytes:
+    """The same computation with PRelu spelled as max, min, multiply and add (models/build/rewrites.py)."""
+    return canonical_bytes(prelu_as_max_min(onnx.load_from_string(source)))
+
+
 def none(source: bytes) -> bytes:
     """Serve the upstream file byte for byte: its digest stays the upstream digest."""
     return source
@@ -92,8 +98,21 @@ TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
     "yunet_dynamic_shapes": yunet_dynamic_shapes,
     "tf_graphdef_to_onnx": tf_graphdef_to_onnx,
     "torch_state_dict_to_onnx": torch_state_dict_to_onnx,
+    "unfused_prelu": unfused_prelu,
     "none": none,
 }
+SEPARATOR = "+"  # "a+b": transform a, then b on its output
+
+
+def run_transforms(spec: str, source: bytes) -> bytes:
+    """Apply the transforms a source names, in order (unknown names are refused before any runs)."""
+    names = spec.split(SEPARATOR)
+    unknown = [name for name in names if name not in TRANSFORMS]
+    if unknown:
+        raise ValueError(f"unknown transform {unknown}; known: {sorted(TRANSFORMS)}")
+    for name in names:
+        source = TRANSFORMS[name](source)
+    return source
 
 
 def tool_versions() -> dict[str, str]:

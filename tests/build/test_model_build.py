@@ -3,35 +3,20 @@
 Runs the real build (pip + tf2onnx + onnx) in the build environment, as `faceseal models build` does.
 """
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-
 from app.integrity.lockfile import ModelLock
-from devkit.paths import MODELS, REPO, SHARED
-
-BUILD_PYTHON = Path(os.environ.get("FACESEAL_BUILD_PYTHON", REPO / ".venv-build/bin/python"))
-
-
-def build(models_dir: Path, *extra: str, sources: Path | None = None) -> subprocess.CompletedProcess[str]:
-    if not BUILD_PYTHON.exists():
-        pytest.fail(f"build environment missing at {BUILD_PYTHON}: `make build-env` creates it")
-    command = [str(BUILD_PYTHON), "-m", "models.build", "--models-dir", str(models_dir),
-               "--mirror", str(SHARED / "model-sources"), "--lock", str(MODELS / "models.lock"), *extra]
-    if sources:
-        command += ["--sources", str(sources)]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+from devkit.model_build import run_build
+from devkit.paths import MODELS, SHARED
 
 
 def test_two_builds_from_scratch_are_bit_identical_and_match_the_lock(tmp_path: Path) -> None:
     lock = ModelLock.model_validate_json((MODELS / "models.lock").read_bytes())
     digests = []
     for run in ("first", "second"):
-        result = build(tmp_path / run)
+        result = run_build(tmp_path / run)
         assert result.returncode == 0, result.stderr[-3000:]
         digests.append({entry.file: (tmp_path / run / entry.file).read_bytes() for entry in lock.models})
     assert digests[0] == digests[1]
@@ -39,7 +24,7 @@ def test_two_builds_from_scratch_are_bit_identical_and_match_the_lock(tmp_path: 
 
 
 def _sources_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = (REPO / "models" / "sources.toml").read_text()
+    text = (MODELS / "sources.toml").read_text()
     assert old in text
     sources = tmp_path / "sources.toml"
     sources.write_text(text.replace(old, new, 1))
@@ -50,7 +35,7 @@ LIVENESS_PIN = "af2381b88f38769222ed93379e12444e2a50814575de1c46170de570c55a42b6
 
 
 def test_wrong_pinned_digest_is_rejected_before_any_transform(tmp_path: Path) -> None:
-    result = build(tmp_path / "out", sources=_sources_with(tmp_path, LIVENESS_PIN, "0" * 64))
+    result = run_build(tmp_path / "out", sources=_sources_with(tmp_path, LIVENESS_PIN, "0" * 64))
     assert result.returncode != 0 and "0" * 64 in result.stderr
     assert not list((tmp_path / "out").glob("*.onnx"))  # nothing built: sources are all checked first
 
@@ -63,8 +48,7 @@ def test_tampered_mirror_file_is_never_used(tmp_path: Path) -> None:
     data = bytearray(target.read_bytes())
     data[1000] ^= 0x01
     target.write_bytes(bytes(data))
-    command = [str(BUILD_PYTHON), "-m", "models.build", "--models-dir", str(tmp_path / "out"), "--mirror", str(mirror)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    result = run_build(tmp_path / "out", mirror=mirror)
     assert result.returncode != 0 and LIVENESS_PIN in result.stderr
     assert not list((tmp_path / "out").glob("*.onnx"))
 
@@ -72,7 +56,7 @@ def test_tampered_mirror_file_is_never_used(tmp_path: Path) -> None:
 def test_pypi_distribution_with_a_wrong_digest_is_rejected(tmp_path: Path) -> None:
     pinned = "c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655"
     sources = _sources_with(tmp_path, pinned, "1" * 64)
-    result = build(tmp_path / "out", sources=sources)
+    result = run_build(tmp_path / "out", sources=sources)
     assert result.returncode != 0
     assert re.search(r"(?i)hash", result.stderr + result.stdout)
     assert not list((tmp_path / "out").glob("*.onnx"))
