@@ -43,10 +43,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.api.app import create_app
     from app.api.connections import guarded_http
+    from app.api.memory import configure_heap
     from app.api.service import Service
     from app.telemetry.listener import MetricsListener
     from app.telemetry.logs import configure_logging
 
+    configure_heap()  # before any thread starts
     try:
         settings = Settings()
     except ValidationError as error:

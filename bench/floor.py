@@ -24,6 +24,7 @@ from collections import Counter
 import cv2
 import numpy as np
 
+from app.api.memory import configure_heap
 from app.config import Settings
 from app.inference.detector import ALIGN
 from app.inference.options import pipeline_options
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the image pairs for the pipeline table")
     add_profile_argument(parser)
     args = parser.parse_args()
+    configure_heap()  # as `faceseal serve` does, before any thread starts
     cores = os.cpu_count() or 1
     latency_floor, compute_floor = floor_tables([cores, 1], args.runs)
     pipeline = pipeline_table(all_profiles(chosen_profiles(args.profiles), pairs()), args.rounds)

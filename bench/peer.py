@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.api.memory import configure_heap
 from app.inference.pipeline import Pipeline
 from bench.floor import one_core_pipeline
 from bench.profiles import Pair, add_profile_argument, all_profiles, chosen_profiles, mean_upload_kib
@@ -200,6 +201,7 @@ def main() -> None:
                         help="the throwaway peer venv (default %(default)s)")
     add_profile_argument(parser)
     args = parser.parse_args()
+    configure_heap()  # as `faceseal serve` does, before any thread starts
     python = ensure_venv(args.venv)
     profiles = all_profiles(chosen_profiles(args.profiles), pairs())
     report(profiles, measure(profiles, args.rounds, python), args.rounds)

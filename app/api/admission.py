@@ -19,6 +19,9 @@ from app.inference.errors import ProblemCode
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
 
 Result = TypeVar("Result")
+# Idle this long before the freed heap goes back to the OS: a request that follows sooner finds it mapped
+# (app/api/memory.py).
+IDLE_TRIM_S = 1.0
 
 
 class Admission:
@@ -29,6 +32,7 @@ class Admission:
         self._timeout_s = timeout_s
         self._waiting = 0
         self._draining = False
+        self._idle_trim: asyncio.TimerHandle | None = None
 
     def drain(self) -> None:
         """Refuse new work (shutdown) while in-flight requests finish."""
@@ -48,12 +52,16 @@ class Admission:
             raise ApiError(ProblemCode.overloaded, "too many requests in flight; retry shortly", 429,
                            {"Retry-After": "1"})
         self._taken += 1
+        if self._idle_trim:
+            self._idle_trim.cancel()
+            self._idle_trim = None
         try:
             yield
         finally:
             self._taken -= 1
-            if self._taken == 0:  # a burst is over: its freed heap goes back to the OS, off the loop
-                asyncio.get_running_loop().run_in_executor(None, release_free_heap)
+            if self._taken == 0:  # a burst may be over: if no request follows, its heap goes back to the OS
+                loop = asyncio.get_running_loop()
+                self._idle_trim = loop.call_later(IDLE_TRIM_S, loop.run_in_executor, None, release_free_heap)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

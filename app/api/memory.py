@@ -1,16 +1,33 @@
-"""Hand the heap a burst of requests freed back to the operating system.
+"""The glibc heap: kept while requests come, handed back to the OS once they stop.
 
-glibc keeps freed memory in its per-thread arenas (body chunks, multipart parts, decoded images and model
-activations under its mmap threshold, Python objects): RSS stayed 80-170 MiB above its level before a
-burst of large uploads or of no-face frames, and MALLOC_ARENA_MAX=2 did not help. malloc_trim(0) returns
-every arena's free pages. Measured after a verify: 1.3 ms, and no change in the next verify's CPU (30
-alternated runs, median 161 ms with, 166 without), so it simply runs whenever no request holds a body.
+Every verify allocates and frees the same large buffers (decoded images, resized copies, the detectors'
+activations). With glibc's defaults a freed buffer can go back to the OS and be faulted in, zeroed, by the
+next request: 6,300 page faults and 9-11 ms of kernel time per 640 px verify on one core when a lane thread
+had its own arena, and 15-30 ms when the heap was trimmed after every request (docs/PERFORMANCE.md,
+"The heap"). So one arena with fixed thresholds keeps the freed heap while requests come (0-40 faults per
+verify), and `malloc_trim(0)` hands it all back once the service has been idle for a moment: RSS after a burst
+still recovers (tests/server/test_hostile.py), and back-to-back requests do not pay for it.
 """
 
 import ctypes
 import ctypes.util
 
-_MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)  # glibc only
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
+_MALLOPT = getattr(_LIBC, "mallopt", None)  # glibc only: elsewhere both functions do nothing
+_MALLOC_TRIM = getattr(_LIBC, "malloc_trim", None)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's <malloc.h>
+HEAP = {
+    M_ARENA_MAX: 1,  # a thread's own arena is unmapped whenever it empties, whatever the thresholds
+    M_MMAP_THRESHOLD: 32 << 20,  # glibc's own ceiling for it; only larger buffers are mapped and unmapped
+    M_TRIM_THRESHOLD: 256 << 20,  # no trimming in passing: the idle trim below returns the heap
+}
+
+
+def configure_heap() -> None:
+    """Call first thing in the process, before any thread starts (a thread that already has an arena keeps it)."""
+    if _MALLOPT is not None:
+        for parameter, value in HEAP.items():
+            _MALLOPT(parameter, value)
 
 
 def release_free_heap() -> None:
