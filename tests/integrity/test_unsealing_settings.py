@@ -9,11 +9,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings
+from app.config import DECISION_SHAPING, Settings
 from app.integrity.digests import sha256_bytes
 from app.integrity.trust import DEFAULT_TRUST_FILE
 from devkit.paths import MODELS, REPO
@@ -62,6 +63,31 @@ def test_settings_name_the_refused_setting_and_accept_development_mode(tmp_path:
     assert Settings(trust_file=DEFAULT_TRUST_FILE.parent / ".." / "integrity" / "trust.json").development is False
     development = Settings(development=True, require_signature=False, trust_file=tmp_path / "trust.json")
     assert (development.require_signature, development.trust_file) == (False, tmp_path / "trust.json")
+
+
+# A value each setting that shapes what the sealed models see could be given instead of its calibrated one.
+WEAKER: dict[str, Any] = {
+    "decode_work_side": 640, "detector_long_side": 320, "detector_large_side": 640, "detector_score": 0.9,
+    "reference_detector_long_side": 160, "reference_detector_score": 0.9, "dominant_face_ratio": 0.9,
+}
+
+
+def test_settings_that_change_what_the_models_see_keep_their_calibrated_values_outside_development_mode() -> None:
+    assert set(WEAKER) == set(DECISION_SHAPING)
+    for field, value in WEAKER.items():
+        assert value != Settings.model_fields[field].default
+        with pytest.raises(ValidationError) as caught:
+            Settings(**{field: value})
+        assert [(e["loc"], e["msg"]) for e in caught.value.errors()] == [((field,), DEVELOPMENT_ONLY)]
+        assert getattr(Settings(development=True, **{field: value}), field) == value
+        default = Settings.model_fields[field].default
+        assert getattr(Settings(**{field: default}), field) == default  # the calibrated value may be spelled out
+
+
+def test_a_service_given_a_smaller_detector_refuses_to_start() -> None:
+    served = serve({"FACESEAL_DETECTOR_LONG_SIDE": "320"})
+    assert served.returncode == 2, served.stdout[-2000:]
+    assert refusals(served.stdout) == {"FACESEAL_DETECTOR_LONG_SIDE": DEVELOPMENT_ONLY}
 
 
 def test_unsigned_lock_with_an_edited_threshold_is_refused_outside_development_mode(sealed_copy: SealedCopy) -> None:
