@@ -5,7 +5,7 @@
 # and for development:
 #   make test-fast  tests/unit, tests/repo and tests/api (in-process HTTP): no Docker, no server process, no
 #                   Debian package beyond python3-venv; the models are built only when those on disk fail the gate
-#   make check      ruff and mypy over app/, devkit/, bench/, deploy/*.py and tests/ (config in pyproject.toml)
+#   make check      ruff and mypy over app/, devkit/, bench/, models/build/, deploy/*.py and tests/ (config in pyproject.toml)
 # Every step says what it does and why before doing it.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,7 +20,7 @@ KEYS_FILE ?= .faceseal/api-keys.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PIP_QUIET ?= --quiet --disable-pip-version-check
-CHECK_PATHS := app devkit bench tests $(wildcard deploy/*.py)
+CHECK_PATHS := app devkit bench tests models/build $(wildcard deploy/*.py)
 
 .PHONY: run test test-fast check prerequisites venv build-env models dev-key image bench scale-demo clean
 

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        build_all(args.sources, args.policy, args.lock, args.models_dir, args.mirror, args.update_lock, args.signing_key)
-    except Exception as error:  # one clear line for the operator, non-zero exit
+        build_all(args.sources, args.policy, args.lock, args.models_dir, args.mirror, args.update_lock,
+                  args.signing_key)
+    except Exception as error:  # noqa: BLE001 (one clear line for the operator, non-zero exit)
         print(f"models build failed: {error}", file=sys.stderr)
         return 1
     print(f"models build ok in {time.monotonic() - started:.1f} s -> {args.models_dir}")

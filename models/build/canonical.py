@@ -117,4 +117,5 @@ def canonical_bytes(model: onnx.ModelProto) -> bytes:
     model.producer_version = ""
     del model.metadata_props[:]
     onnx.checker.check_model(model)
-    return model.SerializeToString(deterministic=True)
+    canonical: bytes = model.SerializeToString(deterministic=True)
+    return canonical

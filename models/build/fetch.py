@@ -50,7 +50,8 @@ def _download(url: str) -> bytes:
         raise SourceDigestError(f"refusing non-https source {url}")
     # https is enforced above, so no file:// or custom scheme reaches urlopen.
     with urllib.request.urlopen(url, timeout=60) as response:  # nosec B310
-        return response.read()
+        data: bytes = response.read()
+        return data
 
 
 def fetch(source: SourceRecord, mirror: Path | None) -> bytes:

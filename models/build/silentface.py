@@ -21,7 +21,8 @@ class ConvBlock(nn.Module):
         super().__init__()
         out_channels, per_group, kernel, _ = state[f"{prefix}.conv.weight"].shape
         padding = 0 if prefix.endswith("conv_6_dw") else kernel // 2
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=in_channels // per_group, bias=False)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=in_channels // per_group,
+                              bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
         self.prelu = nn.PReLU(out_channels) if prelu else None
         self.out_channels = out_channels
@@ -48,7 +49,8 @@ class SqueezeExcite(nn.Module):
 class DepthWise(nn.Module):
     """1x1 expand -> 3x3 depth-wise -> 1x1 linear projection (+ SE) (+ identity shortcut)."""
 
-    def __init__(self, state: dict[str, torch.Tensor], prefix: str, in_channels: int, stride: int, residual: bool) -> None:
+    def __init__(self, state: dict[str, torch.Tensor], prefix: str, in_channels: int, stride: int,
+                 residual: bool) -> None:
         super().__init__()
         self.conv = ConvBlock(state, f"{prefix}.conv", in_channels, 1, prelu=True)
         self.conv_dw = ConvBlock(state, f"{prefix}.conv_dw", self.conv.out_channels, stride, prelu=True)

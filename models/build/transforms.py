@@ -37,7 +37,7 @@ def yunet_dynamic_shapes(source: bytes) -> bytes:
     model = onnx.load_from_string(source)
     heads = {}
     for output in model.graph.output:
-        kind, stride = output.name.split("_")  # cls_8, obj_16, bbox_32, kps_8 ...
+        _, stride = output.name.split("_")  # cls_8, obj_16, bbox_32, kps_8 ...
         heads[output.name] = [1, f"n{stride}", output.type.tensor_type.shape.dim[2].dim_value]
     model = update_inputs_outputs_dims(model, {"input": [1, 3, "H", "W"]}, heads)
     return canonical_bytes(model)
