@@ -6,6 +6,7 @@ import onnxruntime as ort
 
 from app.inference.contract import require_input, require_outputs, require_raw_detector
 from app.inference.faces import Face
+from app.inference.suppression import kept_faces
 from app.integrity.lockfile import ModelEntry
 
 STRIDE = 4
@@ -17,25 +18,6 @@ HEATMAP = "537"  # face centre score (0-1) at stride 4
 BOX_SIZE = "538"  # log box size (h, w)
 OFFSET = "539"  # centre offset (dy, dx)
 LANDMARKS = "540"  # 5 landmarks (y, x) relative to the box
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
-    order = list(np.argsort(-scores, kind="stable"))
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    keep: list[int] = []
-    while order:
-        best, rest = order[0], np.array(order[1:], dtype=np.int64)
-        keep.append(int(best))
-        if rest.size == 0:
-            break
-        x1 = np.maximum(boxes[best, 0], boxes[rest, 0])
-        y1 = np.maximum(boxes[best, 1], boxes[rest, 1])
-        x2 = np.minimum(boxes[best, 2], boxes[rest, 2])
-        y2 = np.minimum(boxes[best, 3], boxes[rest, 3])
-        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        iou = inter / (areas[best] + areas[rest] - inter + 1e-9)
-        order = [int(i) for i in rest[iou < iou_threshold]]
-    return keep
 
 
 class FaceDetector:
@@ -78,12 +60,4 @@ class FaceDetector:
         boxes = np.stack([x1, y1, np.minimum(x1 + w, size[0]), np.minimum(y1 + h, size[1])], axis=1)
         lm_x = marks[1::2, rows, cols].T * w[:, None] + x1[:, None]
         lm_y = marks[0::2, rows, cols].T * h[:, None] + y1[:, None]
-        scores = heat[rows, cols]
-        fx, fy = factors
-        faces = []
-        for index in nms(boxes, scores, NMS_IOU):
-            box = boxes[index] / np.array([fx, fy, fx, fy])
-            landmarks = np.stack([lm_x[index] / fx, lm_y[index] / fy], axis=1)
-            faces.append(Face(box=box.astype(np.float64), landmarks=landmarks.astype(np.float64),
-                              score=float(scores[index])))
-        return faces
+        return kept_faces(boxes, np.stack([lm_x, lm_y], axis=2), heat[rows, cols], NMS_IOU, factors)

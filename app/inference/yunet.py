@@ -11,8 +11,8 @@ import numpy as np
 import onnxruntime as ort
 
 from app.inference.contract import require_input, require_outputs, require_raw_detector
-from app.inference.detector import nms
 from app.inference.faces import Face
+from app.inference.suppression import kept_faces
 from app.integrity.lockfile import ModelEntry
 
 STRIDES = (8, 16, 32)
@@ -66,13 +66,6 @@ class YuNetDetector:
             scores.append(score[cells])
         if not boxes:
             return []
-        all_boxes, all_scores, all_marks = np.concatenate(boxes), np.concatenate(scores), np.concatenate(marks)
-        fx, fy = factors
-        faces = []
-        for index in nms(all_boxes, all_scores, NMS_IOU):
-            # Clipped to the image, as CenterFace's are, after NMS (which compares the boxes as predicted).
-            box = np.clip(all_boxes[index], 0, [size[0], size[1], size[0], size[1]]) / np.array([fx, fy, fx, fy])
-            landmarks = all_marks[index] / np.array([fx, fy])
-            faces.append(Face(box=box.astype(np.float64), landmarks=landmarks.astype(np.float64),
-                              score=float(all_scores[index])))
-        return faces
+        # Clipped to the image, as CenterFace's are, after NMS (which compares the boxes as predicted).
+        return kept_faces(np.concatenate(boxes), np.concatenate(marks), np.concatenate(scores), NMS_IOU, factors,
+                          clip_to=size)

@@ -1,8 +1,8 @@
-"""Detector post-processing on synthetic boxes with known answers."""
+"""Post-detection suppression on synthetic boxes with known answers."""
 
 import numpy as np
 
-from app.inference.detector import nms
+from app.inference.suppression import nms
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones() -> None:
