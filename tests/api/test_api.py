@@ -32,6 +32,7 @@ from app.integrity.gate import SealedSet
 from app.integrity.signing import key_id
 from app.integrity.trust import DEFAULT_TRUST_FILE, load_trust
 from app.telemetry.logs import JsonFormatter
+from devkit.asgi import asgi_request
 from devkit.paths import MODELS, data_file
 from devkit.sealed_copy import SealedCopy
 
@@ -55,13 +56,7 @@ class Api:
         headers = dict(kwargs.pop("headers", {}))
         if key:
             headers["Authorization"] = f"Bearer {self.key if key == 'default' else key}"
-
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://faceseal.test") as client:
-                return await client.request(method, path, headers=headers, **kwargs)
-
-        return asyncio.run(send())
+        return asgi_request(self.app, method, path, headers=headers, **kwargs)
 
 
 @pytest.fixture(scope="module")

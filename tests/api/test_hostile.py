@@ -1,7 +1,6 @@
 """Request bodies no request needs, in-process: an unknown field refused before anything is built from it,
 and the JSON shape and size a route accepts (tests/server/test_hostile.py sends every attack to a real server)."""
 
-import asyncio
 import base64
 import tracemalloc
 from typing import Any
@@ -18,6 +17,7 @@ from app.api.intake import Field, json_limit, parse_json
 from app.api.service import Service
 from app.config import Settings
 from app.integrity.gate import SealedSet
+from devkit.asgi import asgi_request
 from devkit.attacks import MIB, json_with_unknown_field
 from devkit.paths import MODELS
 
@@ -42,12 +42,8 @@ def small_app(sealed: SealedSet) -> FastAPI:
     return create_app(Service.start(settings, sealed))
 
 
-def call(app: FastAPI, **kwargs: object) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://faceseal.test") as client:
-            return await client.post("/v1/verify", **kwargs)  # type: ignore[arg-type]
-    return asyncio.run(send())
+def call(app: FastAPI, **kwargs: Any) -> httpx.Response:
+    return asgi_request(app, "POST", "/v1/verify", **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ of every operation is a typed `Problem`, operations are named, keyed and tagged,
 counts the server enforces, and the one list of problem codes matches the code and README."""
 
 import ast
-import asyncio
 import re
 from typing import Any
 
@@ -18,6 +17,7 @@ from app.api.service import Service
 from app.config import Settings
 from app.inference.errors import ProblemCode
 from app.integrity.gate import SealedSet
+from devkit.asgi import asgi_request
 from devkit.paths import MODELS, REPO
 
 MAX_FRAMES = 3  # not the default, so the document's counts are seen to come from the settings
@@ -33,12 +33,7 @@ def app(sealed: SealedSet) -> FastAPI:
 
 
 def call(app: FastAPI, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://faceseal.test") as client:
-            return await client.request(method, path, **kwargs)
-
-    return asyncio.run(send())
+    return asgi_request(app, method, path, **kwargs)
 
 
 @pytest.fixture(scope="module")
