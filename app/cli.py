@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.telemetry.listener import MetricsListener
     from app.telemetry.logs import configure_logging
 
-    configure_heap()  # before any thread starts
+    heap_configured = configure_heap()  # before the service's threads start
     try:
         settings = Settings()
     except ValidationError as error:
@@ -57,6 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             _logger.error(f"cannot start: {setting}: {reason}", extra={"fields": {"setting": setting}})
         return 2
     configure_logging(settings.log_level)
+    if not heap_configured:
+        _logger.warning("the heap keeps glibc's defaults (not glibc?): requests may fault their buffers in again")
     started = time.perf_counter()
     try:
         sealed = open_models(settings)

@@ -14,15 +14,17 @@ def _development_only() -> PydanticCustomError:
 
 
 # Settings that change what the sealed models see: fixed at the values the policy was calibrated with.
-DECISION_SHAPING = ("decode_work_side", "detector_long_side", "detector_large_side", "detector_score",
+CALIBRATED_SETTINGS = ("decode_work_side", "detector_long_side", "detector_large_side", "detector_score",
                     "reference_detector_long_side", "reference_detector_score", "dominant_face_ratio")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FACESEAL_", frozen=True)
 
-    # Integrity. `development` comes first: trust_file and require_signature are validated against it.
-    development: bool = Field(False, description="honour trust_file, require_signature=false; nothing is then sealed")
+    # Integrity. `development` comes first: trust_file, require_signature and the calibrated settings are validated
+    # against it.
+    development: bool = Field(False, description="honour trust_file, require_signature=false and other values for "
+                              "the calibrated settings; nothing is then sealed")
     models_dir: Path = Path("models")
     trust_file: Path = DEFAULT_TRUST_FILE
     require_signature: bool = True
@@ -90,7 +92,7 @@ class Settings(BaseSettings):
             raise _development_only()
         return trust_file
 
-    @field_validator(*DECISION_SHAPING)
+    @field_validator(*CALIBRATED_SETTINGS)
     @classmethod
     def _calibrated_value(cls, value: float, info: ValidationInfo) -> float:
         """What the models see decides the scores, and the policy was calibrated at these values: another would

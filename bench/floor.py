@@ -84,9 +84,10 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
     # With the policy's mirror averaging, each liveness model runs on the crop and its mirror image: one batch of 2.
     batch = 2 if Policy.from_bytes(sealed_sets[0].policy_bytes).liveness.flip_average else 1
     for models in zip(*(sealed.by_role("liveness") for sealed in sealed_sets), strict=True):
-        side, kat = models[0].entry.preprocessing.size[0], models[0].entry.kat
-        # In the model's own input range: onnxruntime's speed can depend on the values (PRelu did, 2x).
-        feed = rng.uniform(kat.input_low, kat.input_high, (batch, 3, side, side)).astype(np.float32)
+        contract = models[0].entry.preprocessing
+        side, low, high = contract.size[0], -contract.mean / contract.std, (255 - contract.mean) / contract.std
+        # Pixels 0-255 normalised as the service feeds them: onnxruntime's speed can depend on the values (PRelu's did).
+        feed = rng.uniform(low, high, (batch, 3, side, side)).astype(np.float32)
         rows.append((models[0].entry.name, f"{batch}x3x{side}x{side}", timed(list(models), feed, runs), 1))
     floors = []
     for index, threads in enumerate(thread_counts):
@@ -165,7 +166,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the image pairs for the pipeline table")
     add_profile_argument(parser)
     args = parser.parse_args()
-    configure_heap()  # as `faceseal serve` does, before any thread starts
+    configure_heap()  # as `faceseal serve` does, before the pipeline's threads start
     cores = os.cpu_count() or 1
     latency_floor, compute_floor = floor_tables([cores, 1], args.runs)
     pipeline = pipeline_table(all_profiles(chosen_profiles(args.profiles), pairs()), args.rounds)

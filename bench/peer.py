@@ -201,7 +201,7 @@ def main() -> None:
                         help="the throwaway peer venv (default %(default)s)")
     add_profile_argument(parser)
     args = parser.parse_args()
-    configure_heap()  # as `faceseal serve` does, before any thread starts
+    configure_heap()  # as `faceseal serve` does, before the pipeline's threads start
     python = ensure_venv(args.venv)
     profiles = all_profiles(chosen_profiles(args.profiles), pairs())
     report(profiles, measure(profiles, args.rounds, python), args.rounds)

@@ -17,6 +17,6 @@ def run_build(models_dir: Path, *extra: str, sources: Path | None = None, mirror
         raise FileNotFoundError(f"build environment missing at {BUILD_PYTHON}: `make build-env` creates it")
     command = [str(BUILD_PYTHON), "-m", "models.build", "--models-dir", str(models_dir), "--mirror", str(mirror),
                "--lock", str(lock), *extra]
-    if sources:
+    if sources is not None:
         command += ["--sources", str(sources)]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)

@@ -19,9 +19,11 @@ from app.inference.errors import ProblemCode
 from app.telemetry.metrics import IN_FLIGHT, QUEUE_DEPTH, REJECTIONS
 
 Result = TypeVar("Result")
-# Idle this long before the freed heap goes back to the OS: a request that follows sooner finds it mapped
-# (app/api/memory.py).
+# The freed heap goes back to the OS once no request has held a place for IDLE_TRIM_S: a request that follows
+# sooner finds it mapped (app/api/memory.py). Traffic that never pauses that long still has it returned at a
+# moment without requests, at most every MAX_TRIM_INTERVAL_S.
 IDLE_TRIM_S = 1.0
+MAX_TRIM_INTERVAL_S = 30.0
 
 
 class Admission:
@@ -33,10 +35,36 @@ class Admission:
         self._waiting = 0
         self._draining = False
         self._idle_trim: asyncio.TimerHandle | None = None
+        self._last_trim: float | None = None  # loop time; None until the first request ends
 
     def drain(self) -> None:
         """Refuse new work (shutdown) while in-flight requests finish."""
         self._draining = True
+        self._cancel_idle_trim()
+
+    def _cancel_idle_trim(self) -> None:
+        if self._idle_trim is not None:
+            self._idle_trim.cancel()
+            self._idle_trim = None
+
+    def _trim(self) -> None:
+        self._idle_trim = None
+        loop = asyncio.get_running_loop()
+        self._last_trim = loop.time()
+        loop.run_in_executor(None, release_free_heap)
+
+    def _trim_when_idle(self) -> None:
+        """No request holds a place: trim now if the last trim is long past, else once this lasts IDLE_TRIM_S;
+        never while draining (the executor may be gone)."""
+        if self._draining:
+            return
+        loop = asyncio.get_running_loop()
+        if self._last_trim is None:
+            self._last_trim = loop.time()
+        if loop.time() - self._last_trim >= MAX_TRIM_INTERVAL_S:
+            self._trim()
+        else:
+            self._idle_trim = loop.call_later(IDLE_TRIM_S, self._trim)
 
     def _refuse_if_draining(self) -> None:
         if self._draining:
@@ -52,16 +80,13 @@ class Admission:
             raise ApiError(ProblemCode.overloaded, "too many requests in flight; retry shortly", 429,
                            {"Retry-After": "1"})
         self._taken += 1
-        if self._idle_trim:
-            self._idle_trim.cancel()
-            self._idle_trim = None
+        self._cancel_idle_trim()
         try:
             yield
         finally:
             self._taken -= 1
-            if self._taken == 0:  # a burst may be over: if no request follows, its heap goes back to the OS
-                loop = asyncio.get_running_loop()
-                self._idle_trim = loop.call_later(IDLE_TRIM_S, loop.run_in_executor, None, release_free_heap)
+            if self._taken == 0:
+                self._trim_when_idle()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -5,8 +5,9 @@ activations). With glibc's defaults a freed buffer can go back to the OS and be 
 next request: 6,300 page faults and 9-11 ms of kernel time per 640 px verify on one core when a lane thread
 had its own arena, and 15-30 ms when the heap was trimmed after every request (docs/PERFORMANCE.md,
 "The heap"). So one arena with fixed thresholds keeps the freed heap while requests come (0-40 faults per
-verify), and `malloc_trim(0)` hands it all back once the service has been idle for a moment: RSS after a burst
-still recovers (tests/server/test_hostile.py), and back-to-back requests do not pay for it.
+verify), and `malloc_trim(0)` hands it all back once the service has been idle for a moment, or at a moment
+without requests every so often under steady traffic (app/api/admission.py): RSS after a burst still recovers
+(tests/server/test_hostile.py), and back-to-back requests do not pay for it.
 """
 
 import ctypes
@@ -23,11 +24,14 @@ HEAP = {
 }
 
 
-def configure_heap() -> None:
-    """Call first thing in the process, before any thread starts (a thread that already has an arena keeps it)."""
-    if _MALLOPT is not None:
-        for parameter, value in HEAP.items():
-            _MALLOPT(parameter, value)
+def configure_heap() -> bool:
+    """Call before the service's threads start: a thread that already has an arena keeps it. (Importing numpy,
+    onnxruntime and OpenCV starts one pool thread each; they take nothing from this heap per request, and
+    tests/e2e/test_memory.py measures the served process.) False when glibc refused a setting or is absent."""
+    if _MALLOPT is None:
+        return False
+    applied = [_MALLOPT(parameter, value) == 1 for parameter, value in HEAP.items()]  # each tried, whatever failed
+    return all(applied)
 
 
 def release_free_heap() -> None:

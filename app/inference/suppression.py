@@ -28,13 +28,11 @@ def kept_faces(boxes: np.ndarray, landmarks: np.ndarray, scores: np.ndarray, iou
                factors: tuple[float, float], clip_to: tuple[int, int] | None = None) -> list[Face]:
     """The faces NMS keeps, best first, from boxes (x1, y1, x2, y2) and 5 (x, y) landmarks each in the
     detector's input pixels, divided by `factors` (input / image size, x and y) into image pixels. `clip_to`
-    (the input's width, height) clips each kept box, for a detector whose NMS compares the boxes as predicted.
-    Landmarks are divided in their own precision (CenterFace's are float32), as each detector always did."""
-    fx, fy = factors
+    (the input's width, height) clips each kept box, for a detector whose NMS compares the boxes as predicted."""
+    per_point = np.array(factors)
     faces = []
     for index in nms(boxes, scores, iou_threshold):
         box = boxes[index] if clip_to is None else np.clip(boxes[index], 0, [*clip_to, *clip_to])
-        faces.append(Face(box=(box / np.array([fx, fy, fx, fy])).astype(np.float64),
-                          landmarks=(landmarks[index] / np.array([fx, fy], landmarks.dtype)).astype(np.float64),
-                          score=float(scores[index])))
+        faces.append(Face(box=(box / np.tile(per_point, 2)).astype(np.float64),
+                          landmarks=(landmarks[index] / per_point).astype(np.float64), score=float(scores[index])))
     return faces

@@ -13,7 +13,7 @@ from app.integrity.signing import sign
 from models.build import provenance
 from models.build.fetch import fetch
 from models.build.sources import ModelSource, load_sources
-from models.build.transforms import run_transforms, tool_versions
+from models.build.transforms import run_transforms, tool_versions, transform_steps
 
 PROVENANCE_NAME = "provenance.json"
 
@@ -86,6 +86,8 @@ def build_all(
     models_dir.mkdir(parents=True, exist_ok=True)
     tools = tool_versions()
     models = load_sources(sources)
+    for model in models:
+        transform_steps(model.transform)  # a misspelt transform fails before anything is fetched or written
     verified = [fetch(model.source, mirror) for model in models]  # every digest checked before any transform
     entries = [build_model(model, source, models_dir, tools) for model, source in zip(models, verified, strict=True)]
     previous = ModelLock.model_validate_json(lock_path.read_text()) if lock_path.exists() else None

@@ -104,14 +104,18 @@ TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
 SEPARATOR = "+"  # "a+b": transform a, then b on its output
 
 
-def run_transforms(spec: str, source: bytes) -> bytes:
-    """Apply the transforms a source names, in order (unknown names are refused before any runs)."""
+def transform_steps(spec: str) -> list[Callable[[bytes], bytes]]:
+    """The transforms a source names, in order; an unknown name is refused."""
     names = spec.split(SEPARATOR)
     unknown = [name for name in names if name not in TRANSFORMS]
     if unknown:
         raise ValueError(f"unknown transform {unknown}; known: {sorted(TRANSFORMS)}")
-    for name in names:
-        source = TRANSFORMS[name](source)
+    return [TRANSFORMS[name] for name in names]
+
+
+def run_transforms(spec: str, source: bytes) -> bytes:
+    for step in transform_steps(spec):
+        source = step(source)
     return source
 
 

@@ -60,3 +60,10 @@ def test_pypi_distribution_with_a_wrong_digest_is_rejected(tmp_path: Path) -> No
     assert result.returncode != 0
     assert re.search(r"(?i)hash", result.stderr + result.stdout)
     assert not list((tmp_path / "out").glob("*.onnx"))
+
+
+def test_a_misspelt_transform_is_refused_before_anything_is_fetched_or_built(tmp_path: Path) -> None:
+    sources = _sources_with(tmp_path, 'transform = "unfused_prelu"', 'transform = "unfused_prelus"')
+    result = run_build(tmp_path / "out", sources=sources)
+    assert result.returncode != 0 and "unknown transform ['unfused_prelus']" in result.stderr
+    assert not list((tmp_path / "out").glob("*.onnx"))

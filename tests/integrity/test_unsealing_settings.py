@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.config import DECISION_SHAPING, Settings
+from app.config import CALIBRATED_SETTINGS, Settings
 from app.integrity.digests import sha256_bytes
 from app.integrity.trust import DEFAULT_TRUST_FILE
 from devkit.paths import MODELS, REPO
@@ -65,16 +65,16 @@ def test_settings_name_the_refused_setting_and_accept_development_mode(tmp_path:
     assert (development.require_signature, development.trust_file) == (False, tmp_path / "trust.json")
 
 
-# A value each setting that shapes what the sealed models see could be given instead of its calibrated one.
-WEAKER: dict[str, Any] = {
+# A value other than the calibrated one for each setting that changes what the sealed models see.
+OTHER_VALUES: dict[str, Any] = {
     "decode_work_side": 640, "detector_long_side": 320, "detector_large_side": 640, "detector_score": 0.9,
     "reference_detector_long_side": 160, "reference_detector_score": 0.9, "dominant_face_ratio": 0.9,
 }
 
 
 def test_settings_that_change_what_the_models_see_keep_their_calibrated_values_outside_development_mode() -> None:
-    assert set(WEAKER) == set(DECISION_SHAPING)
-    for field, value in WEAKER.items():
+    assert set(OTHER_VALUES) == set(CALIBRATED_SETTINGS)
+    for field, value in OTHER_VALUES.items():
         assert value != Settings.model_fields[field].default
         with pytest.raises(ValidationError) as caught:
             Settings(**{field: value})
