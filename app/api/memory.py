@@ -4,10 +4,10 @@ Every verify allocates and frees the same large buffers (decoded images, resized
 activations). With glibc's defaults a freed buffer can go back to the OS and be faulted in, zeroed, by the
 next request: 6,300 page faults and 9-11 ms of kernel time per 640 px verify on one core when a lane thread
 had its own arena, and 15-30 ms when the heap was trimmed after every request (docs/PERFORMANCE.md,
-"The heap"). So one arena with fixed thresholds keeps the freed heap while requests come (0-40 faults per
-verify), and `malloc_trim(0)` hands it all back once the service has been idle for a moment, or at a moment
-without requests every so often under steady traffic (app/api/admission.py): RSS after a burst still recovers
-(tests/server/test_hostile.py), and back-to-back requests do not pay for it.
+"The heap"). So one arena with fixed thresholds keeps the freed heap while requests come (0-160 faults per
+verify, not thousands), and `malloc_trim(0)` hands it all back once the service has been idle for a moment, or
+at a moment without requests every so often under steady traffic (app/api/admission.py): RSS after a burst
+still recovers (tests/server/test_hostile.py), and back-to-back requests do not pay for it.
 """
 
 import ctypes
