@@ -99,11 +99,15 @@ class LivenessModel:
         crop = self._crop(rgb, face, self.crop_scale, self._size)
         return crop[:, :, ::-1] if self._bgr else crop
 
+    def feed(self, crops: list[np.ndarray]) -> np.ndarray:
+        """The model's input for these crops: one NCHW batch, normalised as the contract says."""
+        batch = (np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2) - self._mean) * self._inv_std
+        return np.ascontiguousarray(batch)
+
     def real_log_odds(self, crops: list[np.ndarray]) -> np.ndarray:
         """log(P(real) / P(not real)) per crop, straight from the logits (no softmax to saturate):
         the real logit minus the log-sum-exp of the others."""
-        batch = (np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2) - self._mean) * self._inv_std
-        (logits,) = self._session.run([self._output], {self._input: np.ascontiguousarray(batch)})
+        (logits,) = self._session.run([self._output], {self._input: self.feed(crops)})
         logits = logits.astype(np.float64)
         others = np.delete(logits, self._real, axis=1)
         peak = others.max(axis=1, keepdims=True)

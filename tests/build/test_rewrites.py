@@ -45,10 +45,9 @@ def test_liveness_models_give_the_prelu_graphs_logits_bit_for_bit(tmp_path: Path
         assert sha256_bytes(plain_bytes) != served.entry.sha256  # another graph ...
         plain = new_session(plain_bytes, threads=1)
         crops = [model.crop(rgb, face) for rgb, face in frames]
-        batch = (np.stack(crops + [c[:, ::-1] for c in crops]).astype(np.float32).transpose(0, 3, 1, 2)
-                 * np.float32(1.0 / served.entry.preprocessing.std))
         kat = served.entry.kat
-        for feed in (np.ascontiguousarray(batch), kat_input(kat.input_shape, kat.input_low, kat.input_high)):
+        for feed in (model.feed(crops + [crop[:, ::-1] for crop in crops]),
+                     kat_input(kat.input_shape, kat.input_low, kat.input_high)):
             name = served.entry.preprocessing.input_name
             (expected,) = plain.run(None, {name: feed})
             (actual,) = served.session.run(None, {name: feed})

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import httpx
 
-from devkit.load import pairs
+from devkit.load import pairs, verify_body
 from devkit.proc import minor_faults
 from devkit.server import running
 
@@ -17,9 +17,10 @@ def test_back_to_back_verifies_of_a_served_process_reuse_its_heap(tmp_path: Path
     with running(tmp_path) as server, httpx.Client(base_url=server.url, timeout=60) as client:
 
         def verify_all() -> None:
-            for selfie, reference in images:
-                files = [("selfie", ("s.jpg", selfie, "image/jpeg")), ("reference", ("r.jpg", reference, "image/jpeg"))]
-                assert client.post("/v1/verify", files=files).status_code == 200
+            for pair in images:
+                body, content_type = verify_body(*pair)
+                answer = client.post("/v1/verify", content=body, headers={"Content-Type": content_type})
+                assert answer.status_code == 200
 
         verify_all()  # the first pass maps what the next ones reuse
         before = minor_faults(server.process.pid)

@@ -10,12 +10,12 @@ from app.api.admission import Admission
 
 
 @pytest.fixture
-def trims(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """When each trim ran (loop time), with the delays scaled down to test time."""
-    seen: list[float] = []
+def trims(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per trim that ran, with the delays scaled down to test time."""
+    seen: list[bool] = []
     monkeypatch.setattr(admission, "IDLE_TRIM_S", 0.2)
     monkeypatch.setattr(admission, "MAX_TRIM_INTERVAL_S", 0.5)
-    monkeypatch.setattr(admission, "release_free_heap", lambda: seen.append(1.0))
+    monkeypatch.setattr(admission, "release_free_heap", lambda: seen.append(True))
     return seen
 
 
@@ -26,7 +26,7 @@ async def requests(gate: Admission, count: int, gap_s: float) -> None:
         await asyncio.sleep(gap_s)
 
 
-def test_the_heap_is_trimmed_once_idle_and_not_between_back_to_back_requests(trims: list[float]) -> None:
+def test_the_heap_is_trimmed_once_idle_and_not_between_back_to_back_requests(trims: list[bool]) -> None:
     async def scenario() -> tuple[int, int]:
         gate = Admission(concurrency=1, queue=1, timeout_s=1)
         await requests(gate, 5, 0.05)  # 0.35 s in all: sooner than the idle delay after each, within the interval
@@ -37,7 +37,7 @@ def test_the_heap_is_trimmed_once_idle_and_not_between_back_to_back_requests(tri
     assert asyncio.run(scenario()) == (0, 1)
 
 
-def test_traffic_that_never_pauses_long_still_gets_its_heap_trimmed(trims: list[float]) -> None:
+def test_traffic_that_never_pauses_long_still_gets_its_heap_trimmed(trims: list[bool]) -> None:
     async def scenario() -> int:
         gate = Admission(concurrency=1, queue=1, timeout_s=1)
         await requests(gate, 30, 0.05)  # 2.1 s of requests 50 ms apart: never idle for 0.2 s
@@ -46,7 +46,7 @@ def test_traffic_that_never_pauses_long_still_gets_its_heap_trimmed(trims: list[
     assert 2 <= asyncio.run(scenario()) <= 5  # about every 0.5 s, at a moment without requests
 
 
-def test_a_draining_service_schedules_no_trim(trims: list[float]) -> None:
+def test_a_draining_service_schedules_no_trim(trims: list[bool]) -> None:
     async def scenario() -> int:
         gate = Admission(concurrency=1, queue=1, timeout_s=1)
         with gate.place():
