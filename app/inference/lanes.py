@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -40,10 +41,37 @@ class Timings:
 
 class Lanes:
     def __init__(self, count: int) -> None:
+        self.count = count
         self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="faceseal-lane")
+        self._queued = 0  # tasks submitted and neither started nor cancelled
+        self._lock = threading.Lock()
 
     def submit(self, task: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        return self._pool.submit(task, *args, **kwargs)
+        with self._lock:
+            self._queued += 1
+        try:
+            future = self._pool.submit(self._started, partial(task, *args, **kwargs))
+        except RuntimeError:  # shut down
+            with self._lock:
+                self._queued -= 1
+            raise
+        future.add_done_callback(self._unqueue_if_cancelled)
+        return future
+
+    @property
+    def backlogged(self) -> bool:
+        """Whether tasks are waiting for a lane: every lane is busy, and a task submitted now would wait."""
+        return self._queued > 0
+
+    def _started(self, call: Callable[[], T]) -> T:
+        with self._lock:
+            self._queued -= 1
+        return call()
+
+    def _unqueue_if_cancelled(self, future: Future[Any]) -> None:
+        if future.cancelled():  # only a task that never started can be cancelled
+            with self._lock:
+                self._queued -= 1
 
     def close(self) -> None:
         """Cancel queued tasks and wait for running ones, so no lane thread outlives the service."""

@@ -35,7 +35,7 @@ def verify(sides: SideExaminer, policy: Policy, selfies: list[bytes], reference:
     reference_task = sides.start_reference(reference_image, timings)
     with cancelled_on_error([*selfie_faces, reference_task]):
         selfie = sides.examine_selfie(selfie_faces, timings, embed=True)
-        reference_side = reference_task.result()
+        selfie, reference_side = sides.embedded([selfie, reference_task.result()], timings)
     binding = bind_frames(selfie.embeddings, policy.binding_threshold(operating_point[1]))
     (reference_embedding,) = reference_side.embeddings
     match_result = match(selfie.embeddings, reference_embedding, operating_point)
@@ -50,7 +50,7 @@ def check_liveness(sides: SideExaminer, policy: Policy, selfies: list[bytes]) ->
     timings = Timings()
     selfie_faces = sides.start_selfie(sides.images.check_all(selfie_labels(selfies)), timings)
     with cancelled_on_error(selfie_faces):
-        selfie = sides.examine_selfie(selfie_faces, timings, embed=False)
+        (selfie,) = sides.embedded([sides.examine_selfie(selfie_faces, timings, embed=False)], timings)
     binding = bind_frames(selfie.embeddings, policy.binding_threshold(policy.preset(None)[1]))
     decision, reasons = decide(_evidence(selfie, [], binding, None))
     return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, binding, timings)
@@ -64,7 +64,7 @@ def compare(sides: SideExaminer, policy: Policy, image1: bytes, image2: bytes,
     tasks = [sides.start_reference(image, timings)
              for image in sides.images.check_all([("image1", image1), ("image2", image2)])]
     with cancelled_on_error(tasks):
-        first, second = (task.result() for task in tasks)
+        first, second = sides.embedded([task.result() for task in tasks], timings)
     (second_embedding,) = second.embeddings
     match_result = match(first.embeddings, second_embedding, operating_point)
     if match_result is None:  # a face is missing on one side or both

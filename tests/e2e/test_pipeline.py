@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import io
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -202,6 +203,45 @@ def test_lanes_and_concurrent_requests_change_speed_not_results(
         concurrent = list(clients.map(lambda case: scores(pipeline.verify([image(case[0])], image(case[1]))), cases))
     assert concurrent == sequential
     assert len({score for score, _, _ in sequential}) == len(cases)  # distinct pairs, not one cached answer
+
+
+def test_one_lane_embeds_a_requests_faces_in_one_batch_with_the_same_results(
+    pipeline: Pipeline, sealed: SealedSet, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """On one lane every face of a request goes through FaceNet in one batch (it costs less CPU); on idle
+    lanes each face is embedded in its own task. The embeddings, and so every score, are bit-identical."""
+    one_lane = Pipeline(sealed, dataclasses.replace(pipeline.options, lanes=1))
+    request.addfinalizer(one_lane.close)
+    batches: dict[Pipeline, list[int]] = {one_lane: [], pipeline: []}
+    for each, sizes in batches.items():
+        embed = each.embedder.embed
+        monkeypatch.setattr(each.embedder, "embed", lambda crops, embed=embed, sizes=sizes: sizes.append(len(crops))
+                            or embed(crops))
+    frames, reference = [image("img1.jpg"), image("img5.jpg")], image("img2.jpg")
+    batched, separate = one_lane.verify(frames, reference), pipeline.verify(frames, reference)
+    assert batches == {one_lane: [3], pipeline: [1, 1, 1]}
+    assert batched.decision == separate.decision == "approve"
+    assert batched.match.frame_scores == separate.match.frame_scores
+    assert batched.binding == separate.binding and batched.liveness.frame_scores == separate.liveness.frame_scores
+    compared = one_lane.compare(frames[0], reference), pipeline.compare(frames[0], reference)
+    assert batches == {one_lane: [3, 2], pipeline: [1, 1, 1, 1, 1]}
+    assert compared[0].match == compared[1].match
+    checked = one_lane.check_liveness(frames), pipeline.check_liveness(frames)
+    assert batches == {one_lane: [3, 2, 2], pipeline: [1, 1, 1, 1, 1, 1, 1]}
+    assert checked[0].binding == checked[1].binding
+
+
+def test_lanes_with_tasks_waiting_batch_embeddings_and_idle_lanes_do_not(pipeline: Pipeline) -> None:
+    """Under load no embedding task would run beside the rest of its request, so batches save CPU for free;
+    an idle service keeps them side by side for a lone request's latency."""
+    assert pipeline.lanes.count == 2 and not pipeline.sides.batches_embeddings()
+    release = threading.Event()
+    busy = [pipeline.lanes.submit(release.wait) for _ in range(pipeline.lanes.count + 1)]
+    try:
+        assert pipeline.sides.batches_embeddings()
+    finally:
+        release.set()
+    assert all(task.result() for task in busy) and not pipeline.sides.batches_embeddings()
 
 
 def test_an_image_refused_by_its_header_costs_no_lane_work(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
