@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -43,35 +42,28 @@ class Lanes:
     def __init__(self, count: int) -> None:
         self.count = count
         self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="faceseal-lane")
-        self._queued = 0  # tasks submitted and neither started nor cancelled
+        self._unfinished = 0  # tasks submitted and not done: running or queued
         self._lock = threading.Lock()
 
     def submit(self, task: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._lock:
-            self._queued += 1
+            self._unfinished += 1
         try:
-            future = self._pool.submit(self._started, partial(task, *args, **kwargs))
+            future = self._pool.submit(task, *args, **kwargs)
         except RuntimeError:  # shut down
-            with self._lock:
-                self._queued -= 1
+            self._finished()
             raise
-        future.add_done_callback(self._unqueue_if_cancelled)
+        future.add_done_callback(self._finished)
         return future
 
     @property
-    def backlogged(self) -> bool:
-        """Whether tasks are waiting for a lane: every lane is busy, and a task submitted now would wait."""
-        return self._queued > 0
+    def idle(self) -> bool:
+        """Whether no lane has work, running or queued."""
+        return self._unfinished == 0
 
-    def _started(self, call: Callable[[], T]) -> T:
+    def _finished(self, _: Future[Any] | None = None) -> None:
         with self._lock:
-            self._queued -= 1
-        return call()
-
-    def _unqueue_if_cancelled(self, future: Future[Any]) -> None:
-        if future.cancelled():  # only a task that never started can be cancelled
-            with self._lock:
-                self._queued -= 1
+            self._unfinished -= 1
 
     def close(self) -> None:
         """Cancel queued tasks and wait for running ones, so no lane thread outlives the service."""

@@ -35,23 +35,24 @@ class SideExaminer:
         self._lanes = lanes
 
     def batches_embeddings(self) -> bool:
-        """Whether a request's faces are left to be embedded in one batch (`embedded`): on one lane, or
-        while tasks wait for a lane, when no embedding task would run beside the rest of the request anyway.
-        FaceNet then streams its 94 MB of weights once: two faces cost 26.9 instead of 2 x 14.6 ms of CPU,
-        with bit-identical embeddings. Otherwise each side embeds in a task of its own, beside the other
-        side's detection, which is what keeps a lone request's latency low."""
-        return self._lanes.count == 1 or self._lanes.backlogged
+        """Whether a request starting now leaves its faces to be embedded in one batch (`embedded`): on one
+        lane, or while other requests' tasks occupy the lanes, when an embedding task of its own would mostly
+        run instead of theirs rather than beside the rest of this request. FaceNet then streams its 94 MB of
+        weights once: two faces cost 26.9 instead of 2 x 14.6 ms of CPU, with bit-identical embeddings. A
+        request alone on idle lanes embeds each side in a task of its own, beside the other side's detection,
+        which is what keeps its latency low."""
+        return self._lanes.count == 1 or not self._lanes.idle
 
     def embed(self, crops: list[np.ndarray], timings: Timings) -> list[np.ndarray]:
         """One embedding per aligned crop, in one batch."""
         with timings.stage("embed"):
             return list(self._embedder.embed(crops))
 
-    def examine_reference(self, image: Labelled, timings: Timings) -> Side:
+    def examine_reference(self, image: Labelled, timings: Timings, batched: bool) -> Side:
         """A reference image decoded, its face found and embedded (whatever its quality); one lane task,
-        which leaves the embedding to the request's batch when embeddings are batched."""
+        which leaves the embedding to the request's batch when `batched`."""
         analysis = self._analyser.analyse(self.images.decode(image, timings), "reference", timings)
-        if self.batches_embeddings():
+        if batched:
             return Side([analysis], embedding_pending=True)
         aligned = analysis.aligned
         return Side([analysis], [self.embed([aligned], timings)[0] if aligned is not None else None])
@@ -64,8 +65,8 @@ class SideExaminer:
         faces = self._analyser.find(rgb, kind, timings)
         return self.embed([align(rgb, faces[0].landmarks)], timings)[0] if faces else None
 
-    def start_reference(self, image: Labelled, timings: Timings) -> Future[Side]:
-        return self._lanes.submit(self.examine_reference, image, timings)
+    def start_reference(self, image: Labelled, timings: Timings, batched: bool) -> Future[Side]:
+        return self._lanes.submit(self.examine_reference, image, timings, batched)
 
     def _selfie_frame(self, image: Labelled, timings: Timings) -> Frame:
         rgb = self.images.decode(image, timings)
@@ -75,15 +76,15 @@ class SideExaminer:
         """One lane task per selfie frame, started now: decode it, find and assess its face."""
         return [self._lanes.submit(self._selfie_frame, image, timings) for image in images]
 
-    def examine_selfie(self, found: list[Future[Frame]], timings: Timings, embed: bool) -> Side:
+    def examine_selfie(self, found: list[Future[Frame]], timings: Timings, embed: bool, batched: bool) -> Side:
         """Once the faces are found: each frame's embedding (to bind the frames to one person and match
         every frame) and liveness, as lane tasks; embeddings are queued first because they are the longest,
-        or left to the request's batch when embeddings are batched. A single frame on the liveness route
+        or left to the request's batch when `batched`. A single frame on the liveness route
         needs no embedding."""
         frames = [frame.result() for frame in found]
         analyses = [analysis for _, analysis in frames]
         embed = embed or len(frames) > 1
-        if embed and self.batches_embeddings():
+        if embed and batched:
             return Side(analyses, liveness=self._judge.judge(frames, timings), embedding_pending=True)
         tasks = [self._lanes.submit(self.embed, [a.aligned], timings) if embed and a.aligned is not None else None
                  for a in analyses]

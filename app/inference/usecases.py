@@ -31,10 +31,11 @@ def verify(sides: SideExaminer, policy: Policy, selfies: list[bytes], reference:
     operating_point = resolve_preset(policy, preset)  # refuse an unknown preset before any work
     timings = Timings()
     *selfie_images, reference_image = sides.images.check_all(selfie_labels(selfies) + [("reference", reference)])
+    batched = sides.batches_embeddings()
     selfie_faces = sides.start_selfie(selfie_images, timings)
-    reference_task = sides.start_reference(reference_image, timings)
+    reference_task = sides.start_reference(reference_image, timings, batched)
     with cancelled_on_error([*selfie_faces, reference_task]):
-        selfie = sides.examine_selfie(selfie_faces, timings, embed=True)
+        selfie = sides.examine_selfie(selfie_faces, timings, embed=True, batched=batched)
         selfie, reference_side = sides.embedded([selfie, reference_task.result()], timings)
     binding = bind_frames(selfie.embeddings, policy.binding_threshold(operating_point[1]))
     (reference_embedding,) = reference_side.embeddings
@@ -48,9 +49,10 @@ def verify(sides: SideExaminer, policy: Policy, selfies: list[bytes], reference:
 def check_liveness(sides: SideExaminer, policy: Policy, selfies: list[bytes]) -> VerifyResult:
     """Selfie frames alone: liveness and one person across the frames, no match."""
     timings = Timings()
+    batched = sides.batches_embeddings()
     selfie_faces = sides.start_selfie(sides.images.check_all(selfie_labels(selfies)), timings)
     with cancelled_on_error(selfie_faces):
-        (selfie,) = sides.embedded([sides.examine_selfie(selfie_faces, timings, embed=False)], timings)
+        (selfie,) = sides.embedded([sides.examine_selfie(selfie_faces, timings, embed=False, batched=batched)], timings)
     binding = bind_frames(selfie.embeddings, policy.binding_threshold(policy.preset(None)[1]))
     decision, reasons = decide(_evidence(selfie, [], binding, None))
     return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, binding, timings)
@@ -61,7 +63,8 @@ def compare(sides: SideExaminer, policy: Policy, image1: bytes, image2: bytes,
     """Two images' largest faces matched, nothing more."""
     operating_point = resolve_preset(policy, preset)
     timings = Timings()
-    tasks = [sides.start_reference(image, timings)
+    batched = sides.batches_embeddings()
+    tasks = [sides.start_reference(image, timings, batched)
              for image in sides.images.check_all([("image1", image1), ("image2", image2)])]
     with cancelled_on_error(tasks):
         first, second = sides.embedded([task.result() for task in tasks], timings)
