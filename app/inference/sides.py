@@ -1,5 +1,6 @@
 """The sides of a request (the selfie frames, a reference image) examined as lane tasks."""
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -76,26 +77,40 @@ class SideExaminer:
         """One lane task per selfie frame, started now: decode it, find and assess its face."""
         return [self._lanes.submit(self._selfie_frame, image, timings) for image in images]
 
-    def examine_selfie(self, found: list[Future[Frame]], timings: Timings, embed: bool, batched: bool) -> Side:
-        """Once the faces are found: each frame's embedding (to bind the frames to one person and match
-        every frame) and liveness, as lane tasks; embeddings are queued first because they are the longest,
-        or left to the request's batch when `batched`. A single frame on the liveness route
-        needs no embedding."""
+    def examine_selfie(self, found: list[Future[Frame]], timings: Timings, embed: bool, batched: bool,
+                       beside: Sequence[Future[Side]] = ()) -> list[Side]:
+        """Once the faces are found: each frame's embedding (to bind the frames to one person and match every
+        frame) and liveness, as lane tasks; the selfie's side comes back first, then the request's other sides
+        (`beside`). Embeddings are queued before liveness because they are the longest: each frame's in a task
+        of its own, or, when `batched`, every pending face of the request in one task. A single frame on the
+        liveness route needs no embedding."""
         frames = [frame.result() for frame in found]
         analyses = [analysis for _, analysis in frames]
         embed = embed or len(frames) > 1
         if embed and batched:
-            return Side(analyses, liveness=self._judge.judge(frames, timings), embedding_pending=True)
+            sides = [Side(analyses, embedding_pending=True), *(side.result() for side in beside)]
+            batch = self._start_batch(sides, timings)
+            liveness = self._judge.judge(frames, timings)
+            selfie, *others = self._filled(sides, batch)
+            return [replace(selfie, liveness=liveness), *others]
         tasks = [self._lanes.submit(self.embed, [a.aligned], timings) if embed and a.aligned is not None else None
                  for a in analyses]
         liveness = self._judge.judge(frames, timings)
-        return Side(analyses, [task.result()[0] if task else None for task in tasks], liveness)
+        selfie = Side(analyses, [task.result()[0] if task else None for task in tasks], liveness)
+        return [selfie, *(side.result() for side in beside)]
 
     def embedded(self, sides: list[Side], timings: Timings) -> list[Side]:
-        """The sides with every pending embedding made, all in one lane task and one batch (sides embedded
-        in their own tasks come back as they are)."""
+        """The sides with every pending embedding made, in one lane task and one batch (sides embedded in
+        their own tasks come back as they are)."""
+        return self._filled(sides, self._start_batch(sides, timings))
+
+    def _start_batch(self, sides: list[Side], timings: Timings) -> Future[list[np.ndarray]] | None:
         crops = [a.aligned for side in sides if side.embedding_pending for a in side.analyses if a.aligned is not None]
-        made = iter(self._lanes.submit(self.embed, crops, timings).result() if crops else [])
+        return self._lanes.submit(self.embed, crops, timings) if crops else None
+
+    @staticmethod
+    def _filled(sides: list[Side], batch: Future[list[np.ndarray]] | None) -> list[Side]:
+        made = iter(batch.result() if batch else [])
         return [replace(side, embedding_pending=False,
                         embeddings=[next(made) if a.aligned is not None else None for a in side.analyses])
                 if side.embedding_pending else side for side in sides]

@@ -35,8 +35,8 @@ def verify(sides: SideExaminer, policy: Policy, selfies: list[bytes], reference:
     selfie_faces = sides.start_selfie(selfie_images, timings)
     reference_task = sides.start_reference(reference_image, timings, batched)
     with cancelled_on_error([*selfie_faces, reference_task]):
-        selfie = sides.examine_selfie(selfie_faces, timings, embed=True, batched=batched)
-        selfie, reference_side = sides.embedded([selfie, reference_task.result()], timings)
+        selfie, reference_side = sides.examine_selfie(selfie_faces, timings, embed=True, batched=batched,
+                                                      beside=[reference_task])
     binding = bind_frames(selfie.embeddings, policy.binding_threshold(operating_point[1]))
     (reference_embedding,) = reference_side.embeddings
     match_result = match(selfie.embeddings, reference_embedding, operating_point)
@@ -52,7 +52,7 @@ def check_liveness(sides: SideExaminer, policy: Policy, selfies: list[bytes]) ->
     batched = sides.batches_embeddings()
     selfie_faces = sides.start_selfie(sides.images.check_all(selfie_labels(selfies)), timings)
     with cancelled_on_error(selfie_faces):
-        (selfie,) = sides.embedded([sides.examine_selfie(selfie_faces, timings, embed=False, batched=batched)], timings)
+        (selfie,) = sides.examine_selfie(selfie_faces, timings, embed=False, batched=batched)
     binding = bind_frames(selfie.embeddings, policy.binding_threshold(policy.preset(None)[1]))
     decision, reasons = decide(_evidence(selfie, [], binding, None))
     return VerifyResult(decision, reasons, selfie.analyses, None, None, selfie.liveness, binding, timings)
