@@ -3,7 +3,8 @@
     python -m bench.floor [--runs 100] [--rounds 3] [--profile full|1280|640 ...]
 
 Floor of one verify = a CenterFace pass (the selfie) + a YuNet pass (the reference) + 2 single-face
-embeddings + one run per liveness model on its crop (and the crop's mirror image, when the policy
+embeddings (a request alone on idle lanes; one lane, or busy lanes, embed both in one batch, which costs
+less) + one run per liveness model on its crop (and the crop's mirror image, when the policy
 averages them: a batch of 2) (the runs the service makes), one after another. Measured
 twice, the runs interleaved: with every core on each operator (the latency floor, the fastest one
 verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds per

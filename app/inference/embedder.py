@@ -1,4 +1,4 @@
-"""FaceNet embeddings for aligned crops, all crops of a request in one batch."""
+"""FaceNet embeddings for aligned crops, as many crops as a call brings in one batch."""
 
 import numpy as np
 import onnxruntime as ort

@@ -3,7 +3,8 @@
 One lane per core, with single-threaded sessions: the reference is decoded and examined in one lane
 task while the selfie is decoded and its faces found in another, and then the selfie's embedding and
 each liveness model are lane tasks of their own, so the lane that finished the reference takes a share
-of the selfie's work. That beats splitting every operator over the cores (measured in bench/), and
+of the selfie's work (when other work already occupies the lanes, a request embeds its faces in one batch
+instead: app/inference/sides.py). That beats splitting every operator over the cores (measured in bench/), and
 under load the lanes are never oversubscribed. Only request threads wait on lane tasks; a lane never
 waits on another.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -49,11 +51,11 @@ class Lanes:
         with self._lock:
             self._unfinished += 1
         try:
-            future = self._pool.submit(task, *args, **kwargs)
-        except RuntimeError:  # shut down
+            future = self._pool.submit(self._counted, partial(task, *args, **kwargs))
+        except BaseException:  # shut down, or out of memory: the task was never queued
             self._finished()
             raise
-        future.add_done_callback(self._finished)
+        future.add_done_callback(self._finished_if_cancelled)
         return future
 
     @property
@@ -61,7 +63,19 @@ class Lanes:
         """Whether no lane has work, running or queued."""
         return self._unfinished == 0
 
-    def _finished(self, _: Future[Any] | None = None) -> None:
+    def _counted(self, call: Callable[[], T]) -> T:
+        """Runs the task and counts it finished before its result is set, so whoever the result wakes
+        already sees it gone."""
+        try:
+            return call()
+        finally:
+            self._finished()
+
+    def _finished_if_cancelled(self, future: Future[Any]) -> None:
+        if future.cancelled():  # a cancelled task never ran; one that ran cannot be cancelled
+            self._finished()
+
+    def _finished(self) -> None:
         with self._lock:
             self._unfinished -= 1
 

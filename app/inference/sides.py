@@ -18,7 +18,8 @@ from app.inference.results import FaceAnalysis, LivenessResult
 @dataclass(frozen=True)
 class Side:
     """One side of a request (the selfie frames, or one reference image) and what its lane tasks found.
-    `embedding_pending`: its faces are still to be embedded, in the request's one batch (`SideExaminer.embedded`)."""
+    `embedding_pending`: its faces are still to be embedded, in the request's one batch (made by
+    `SideExaminer.examine_selfie` or `SideExaminer.embedded`)."""
 
     analyses: list[FaceAnalysis]
     embeddings: list[np.ndarray | None] = field(default_factory=list, repr=False)
@@ -36,12 +37,12 @@ class SideExaminer:
         self._lanes = lanes
 
     def batches_embeddings(self) -> bool:
-        """Whether a request starting now leaves its faces to be embedded in one batch (`embedded`): on one
-        lane, or while other requests' tasks occupy the lanes, when an embedding task of its own would mostly
-        run instead of theirs rather than beside the rest of this request. FaceNet then streams its 94 MB of
-        weights once: two faces cost 26.9 instead of 2 x 14.6 ms of CPU, with bit-identical embeddings. A
-        request alone on idle lanes embeds each side in a task of its own, beside the other side's detection,
-        which is what keeps its latency low."""
+        """Whether a request starting now embeds its faces in one batch: on one lane, or when any lane task
+        (another request's, running or queued) is unfinished, so that its own embedding tasks would mostly run
+        instead of other work rather than beside the rest of this request. FaceNet then streams its 94 MB of
+        weights once: two faces cost 26.9 instead of 2 x 14.6 ms of CPU, with bit-identical embeddings
+        (tests/e2e/test_pipeline.py checks that on every machine it runs on). A request alone on idle lanes
+        embeds each side in a task of its own, beside the other side's detection, which keeps its latency low."""
         return self._lanes.count == 1 or not self._lanes.idle
 
     def embed(self, crops: list[np.ndarray], timings: Timings) -> list[np.ndarray]:
@@ -87,8 +88,8 @@ class SideExaminer:
         frames = [frame.result() for frame in found]
         analyses = [analysis for _, analysis in frames]
         embed = embed or len(frames) > 1
-        if embed and batched:
-            sides = [Side(analyses, embedding_pending=True), *(side.result() for side in beside)]
+        if batched:
+            sides = [Side(analyses, embedding_pending=embed), *(side.result() for side in beside)]
             batch = self._start_batch(sides, timings)
             liveness = self._judge.judge(frames, timings)
             selfie, *others = self._filled(sides, batch)
@@ -110,7 +111,10 @@ class SideExaminer:
 
     @staticmethod
     def _filled(sides: list[Side], batch: Future[list[np.ndarray]] | None) -> list[Side]:
-        made = iter(batch.result() if batch else [])
+        """The sides with the batch's embeddings put back in the order `_start_batch` took the faces."""
+        slots = [(i, j) for i, side in enumerate(sides) if side.embedding_pending
+                 for j, a in enumerate(side.analyses) if a.aligned is not None]
+        made: dict[tuple[int, int], np.ndarray] = dict(zip(slots, batch.result() if batch else [], strict=True))
         return [replace(side, embedding_pending=False,
-                        embeddings=[next(made) if a.aligned is not None else None for a in side.analyses])
-                if side.embedding_pending else side for side in sides]
+                        embeddings=[made.get((i, j)) for j in range(len(side.analyses))])
+                if side.embedding_pending else side for i, side in enumerate(sides)]

@@ -206,48 +206,74 @@ def test_lanes_and_concurrent_requests_change_speed_not_results(
     assert len({score for score, _, _ in sequential}) == len(cases)  # distinct pairs, not one cached answer
 
 
+def recorded_batches(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch the pipeline's embedder gets from now on."""
+    sizes: list[int] = []
+    embed = pipeline.embedder.embed
+    monkeypatch.setattr(pipeline.embedder, "embed", lambda crops: sizes.append(len(crops)) or embed(crops))
+    return sizes
+
+
+def settled(pipeline: Pipeline) -> bool:
+    """Whether no lane task is left, within 10 s (another test's cancelled request may still be running one)."""
+    deadline = time.monotonic() + 10
+    while not pipeline.lanes.idle and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return pipeline.lanes.idle
+
+
+def no_face_png() -> bytes:
+    rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    return cv2.imencode(".png", rgb[:100, :300])[1].tobytes()
+
+
 def test_one_lane_embeds_a_requests_faces_in_one_batch_with_the_same_results(
     pipeline: Pipeline, sealed: SealedSet, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """On one lane every face of a request goes through FaceNet in one batch (it costs less CPU); on idle
-    lanes each face is embedded in its own task. The embeddings, and so every score, are bit-identical."""
+    lanes each face is embedded in its own task. The embeddings, and so every score, are bit-identical, and
+    each lands on its own frame when another frame or image has no face."""
     one_lane = Pipeline(sealed, dataclasses.replace(pipeline.options, lanes=1))
     request.addfinalizer(one_lane.close)
-    batches: dict[Pipeline, list[int]] = {one_lane: [], pipeline: []}
-    for each, sizes in batches.items():
-        embed = each.embedder.embed
-        monkeypatch.setattr(each.embedder, "embed", lambda crops, embed=embed, sizes=sizes: sizes.append(len(crops))
-                            or embed(crops))
-    frames, reference = [image("img1.jpg"), image("img5.jpg")], image("img2.jpg")
+    batched_sizes, separate_sizes = recorded_batches(one_lane, monkeypatch), recorded_batches(pipeline, monkeypatch)
+    frames, reference = [image("img1.jpg"), no_face_png(), image("img5.jpg")], image("img2.jpg")
+
+    assert settled(pipeline)
     batched, separate = one_lane.verify(frames, reference), pipeline.verify(frames, reference)
-    assert batches == {one_lane: [3], pipeline: [1, 1, 1]}
-    assert batched.decision == separate.decision == "approve"
-    assert batched.match.frame_scores == separate.match.frame_scores
-    assert batched.binding == separate.binding and batched.liveness.frame_scores == separate.liveness.frame_scores
+    assert (batched_sizes, separate_sizes) == ([3], [1, 1, 1])
+    assert batched.reasons == separate.reasons and batched.selfie[1].faces_found == 0
+    assert batched.match.frame_scores == separate.match.frame_scores and batched.match.frame_scores[1] is None
+    assert batched.binding == separate.binding and batched.binding.lowest_similarity is not None
+    assert batched.liveness.frame_scores == separate.liveness.frame_scores
+
+    assert settled(pipeline)
     compared = one_lane.compare(frames[0], reference), pipeline.compare(frames[0], reference)
-    assert batches == {one_lane: [3, 2], pipeline: [1, 1, 1, 1, 1]}
-    assert compared[0].match == compared[1].match
-    checked = one_lane.check_liveness(frames), pipeline.check_liveness(frames)
-    assert batches == {one_lane: [3, 2, 2], pipeline: [1, 1, 1, 1, 1, 1, 1]}
+    missing = one_lane.compare(frames[1], reference), pipeline.compare(frames[1], reference)
+    assert (batched_sizes, separate_sizes) == ([3, 2, 1], [1, 1, 1, 1, 1, 1])
+    assert compared[0].match == compared[1].match and compared[0].outcome == "match"
+    assert missing[0].outcome == missing[1].outcome == "retake" and missing[0].first.faces_found == 0
+
+    assert settled(pipeline)
+    checked = one_lane.check_liveness([frames[0], frames[2]]), pipeline.check_liveness([frames[0], frames[2]])
+    assert (batched_sizes[3:], separate_sizes[6:]) == ([2], [1, 1])
     assert checked[0].binding == checked[1].binding
 
 
-def test_a_request_batches_its_embeddings_while_other_work_occupies_the_lanes(pipeline: Pipeline) -> None:
+def test_a_request_batches_its_embeddings_while_other_work_occupies_the_lanes(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another request's task in a lane means this request's own embedding tasks would run instead of that
     work, not beside its own: it batches them for less CPU. Alone on idle lanes it keeps them side by side."""
-    assert pipeline.lanes.count == 2 and not pipeline.sides.batches_embeddings()
+    sizes = recorded_batches(pipeline, monkeypatch)
+    assert pipeline.lanes.count == 2 and settled(pipeline) and not pipeline.sides.batches_embeddings()
     release = threading.Event()
     other = pipeline.lanes.submit(release.wait)
     try:
-        assert pipeline.sides.batches_embeddings()
+        result = pipeline.verify([image("img1.jpg"), image("img5.jpg")], image("img2.jpg"))  # on the free lane
     finally:
         release.set()
-    assert other.result()
-    pipeline.lanes.submit(lambda: None).result()
-    deadline = time.monotonic() + 10  # a task's done callback runs just after its result is set
-    while pipeline.sides.batches_embeddings() and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert not pipeline.sides.batches_embeddings()
+    assert other.result() and sizes == [3] and result.decision == "approve"
+    assert settled(pipeline) and not pipeline.sides.batches_embeddings()
 
 
 def test_an_image_refused_by_its_header_costs_no_lane_work(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
