@@ -4,6 +4,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import cv2
 import pytest
 
 from app.inference.lanes import Lanes
@@ -57,3 +58,11 @@ def test_tasks_queued_at_shutdown_are_cancelled_and_uncounted(release: threading
     release.set()
     closer.join()
     assert running.result() and within_10_s(lambda: lanes.idle)
+
+
+def test_lanes_make_opencv_single_threaded() -> None:
+    """Each lane is one core's worth of work; OpenCV's own pool would oversubscribe the cores."""
+    cv2.setNumThreads(4)
+    lanes = Lanes(2)
+    assert cv2.getNumThreads() == 1
+    lanes.close()
