@@ -3,8 +3,8 @@
     python -m bench.floor [--runs 100] [--rounds 3] [--profile full|1280|640 ...]
 
 Floor of one verify = a CenterFace pass (the selfie) + a YuNet pass (the reference) + 2 single-face
-embeddings (a request alone on idle lanes; one lane, or busy lanes, embed both in one batch, which costs
-less) + one run per liveness model on its crop (and the crop's mirror image, when the policy
+embeddings (a request alone on idle lanes; on one lane, or lanes holding other work, both go in one
+batch, which costs less) + one run per liveness model on its crop (and the crop's mirror image, when the policy
 averages them: a batch of 2) (the runs the service makes), one after another. Measured
 twice, the runs interleaved: with every core on each operator (the latency floor, the fastest one
 verify can be if its models run in sequence) and with one thread (the compute floor: core-seconds per
@@ -108,8 +108,7 @@ def floor_tables(thread_counts: list[int], runs: int) -> list[float]:
 
 def one_core_pipeline() -> Pipeline:
     """The real pipeline with the sealed models on one core (one lane, one onnxruntime and OpenCV thread),
-    warmed up: each stage's wall time is then its CPU time."""
-    cv2.setNumThreads(1)
+    warmed up: each stage's wall time is then its CPU time (the lanes make OpenCV single-threaded)."""
     settings = Settings(lanes=1, ort_threads=1)
     sealed = open_sealed_set(settings.models_dir, load_trust(settings.trust_file), True, 1)
     pipeline = Pipeline(sealed, pipeline_options(settings, sealed))

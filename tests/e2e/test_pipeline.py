@@ -4,7 +4,6 @@ import csv
 import dataclasses
 import io
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -19,6 +18,7 @@ from app.inference.pipeline import Pipeline
 from app.inference.results import VerifyResult
 from app.integrity.gate import SealedSet
 from devkit.paths import DATA, LIVENESS, data_file
+from devkit.waiting import eventually
 
 PAIRS = list(csv.DictReader((DATA / "verify-dev" / "pairs.csv").open())) if (DATA / "verify-dev").exists() else []
 GENUINE = [(r["file_x"], r["file_y"]) for r in PAIRS if r["Decision"] == "Yes"][:8]
@@ -28,6 +28,12 @@ IDENTITIES = ["antoine", "arnold", "cas", "dennis", "marnix", "sander"]
 
 def image(name: str) -> bytes:
     return data_file(f"verify-dev/images/{name}")
+
+
+def no_face_png() -> bytes:
+    """A real photo with the face cut away (top-left corner of a portrait's background)."""
+    rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    return cv2.imencode(".png", rgb[:100, :300])[1].tobytes()
 
 
 @pytest.mark.parametrize(("selfie", "reference"), GENUINE)
@@ -80,10 +86,7 @@ def test_silentface_samples_liveness(pipeline: Pipeline) -> None:
 
 
 def test_image_without_a_face_gives_no_face(pipeline: Pipeline) -> None:
-    """A real photo with the face cut away (top-left corner of a portrait's background)."""
-    rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
-    background = cv2.imencode(".png", rgb[:100, :300])[1].tobytes()
-    result = pipeline.verify([background], image("img2.jpg"))
+    result = pipeline.verify([no_face_png()], image("img2.jpg"))
     assert (result.decision, result.reasons) == ("retake", ["no_face"])
     assert result.selfie[0].faces_found == 0
 
@@ -216,15 +219,7 @@ def recorded_batches(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> lis
 
 def settled(pipeline: Pipeline) -> bool:
     """Whether no lane task is left, within 10 s (another test's cancelled request may still be running one)."""
-    deadline = time.monotonic() + 10
-    while not pipeline.lanes.idle and time.monotonic() < deadline:
-        time.sleep(0.001)
-    return pipeline.lanes.idle
-
-
-def no_face_png() -> bytes:
-    rgb = cv2.imdecode(np.frombuffer(image("img1.jpg"), np.uint8), cv2.IMREAD_COLOR)
-    return cv2.imencode(".png", rgb[:100, :300])[1].tobytes()
+    return eventually(lambda: pipeline.lanes.idle)
 
 
 def test_one_lane_embeds_a_requests_faces_in_one_batch_with_the_same_results(

@@ -1,21 +1,13 @@
 """Whether the lanes have work, which decides whether a request's faces are embedded in one batch."""
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import cv2
 import pytest
 
 from app.inference.lanes import Lanes
-
-
-def within_10_s(condition: Callable[[], bool]) -> bool:
-    """Whether `condition` holds within 10 s: a task's done callback runs just after its result is set."""
-    deadline = time.monotonic() + 10
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.001)
-    return condition()
+from devkit.waiting import eventually
 
 
 @pytest.fixture
@@ -32,7 +24,7 @@ def test_lanes_are_idle_only_when_no_task_runs_or_waits(release: threading.Event
     running = lanes.submit(release.wait)
     assert not lanes.idle
     release.set()
-    assert running.result() and within_10_s(lambda: lanes.idle)
+    assert running.result() and lanes.idle  # counted finished before its result was set
     lanes.close()
 
 
@@ -44,7 +36,7 @@ def test_a_failed_or_cancelled_task_no_longer_counts(release: threading.Event) -
     assert queued.cancel()
     release.set()
     assert running.result() and isinstance(failing.exception(), ZeroDivisionError)
-    assert within_10_s(lambda: lanes.idle)
+    assert eventually(lambda: lanes.idle)
     lanes.close()
 
 
@@ -54,10 +46,10 @@ def test_tasks_queued_at_shutdown_are_cancelled_and_uncounted(release: threading
     queued = [lanes.submit(lambda: None) for _ in range(3)]
     closer = threading.Thread(target=lanes.close)  # cancels the queued tasks, then waits for the running one
     closer.start()
-    assert within_10_s(lambda: all(task.cancelled() for task in queued))
+    assert eventually(lambda: all(task.cancelled() for task in queued))
     release.set()
     closer.join()
-    assert running.result() and within_10_s(lambda: lanes.idle)
+    assert running.result() and eventually(lambda: lanes.idle)
 
 
 def test_lanes_make_opencv_single_threaded() -> None:
